@@ -1,0 +1,94 @@
+import { z } from "zod";
+
+// The one place that reads process.env (web app, custom server, worker, scripts and tests alike).
+// Every variable, its default and its purpose is listed in README.md; keep the two in step.
+
+const bool = z
+  .enum(["true", "false", "1", "0", ""])
+  .transform((v) => v === "true" || v === "1");
+
+const optional = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v === "" ? undefined : v));
+
+const schema = z.object({
+  NODE_ENV: z.enum(["development", "test", "production"]).default("development"),
+  HOST: z.string().default("0.0.0.0"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Public origin of the drive; next-auth and signed URLs are built from it. */
+  NEXTAUTH_URL: z.string().url().default("http://localhost:3000"),
+  /** Signs session cookies, access tokens and download URLs. Required in production. */
+  AUTH_SECRET: optional,
+
+  DATABASE_URL: z.string().default("mysql://root@127.0.0.1:3306/filestore"),
+  /** Comma-separated read replicas; reads go there, writes and transactions to DATABASE_URL. */
+  DATABASE_REPLICA_URLS: optional,
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).default(10),
+  REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
+  /** Key prefix, so several drives (or test runs) can share one Redis. */
+  REDIS_PREFIX: z.string().default("fs:"),
+  AMQP_URL: z.string().default("amqp://guest:guest@127.0.0.1:5672"),
+  /** Prefix for exchanges and queues, so several drives (or test runs) can share one broker. */
+  AMQP_PREFIX: z.string().default("filestore"),
+
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).default(900),
+  REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).default(30),
+  /** Failed sign-ins allowed per window, per username and per client address. */
+  SIGNIN_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
+  SIGNIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
+  /** Trust X-Forwarded-For for the client address (only behind a proxy you run). */
+  TRUST_PROXY: bool.default(false),
+
+  DEFAULT_QUOTA_BYTES: z.coerce.number().int().min(0).default(10 * 1024 ** 3),
+
+  STORAGE_DRIVER: z.enum(["local", "s3", "oss"]).default("local"),
+  STORAGE_LOCAL_DIR: z.string().default("./data/storage"),
+  /** Key prefix inside the bucket (or directory) for everything the drive stores. */
+  STORAGE_PREFIX: z.string().default(""),
+  /** How downloads from s3/oss are served: proxy through the drive, or 302 to a presigned URL. */
+  DOWNLOAD_MODE: z.enum(["proxy", "redirect"]).default("proxy"),
+
+  S3_ENDPOINT: optional,
+  S3_REGION: z.string().default("us-east-1"),
+  S3_BUCKET: z.string().default("filestore"),
+  S3_ACCESS_KEY_ID: optional,
+  S3_SECRET_ACCESS_KEY: optional,
+  S3_FORCE_PATH_STYLE: bool.default(true),
+
+  OSS_REGION: optional,
+  OSS_ENDPOINT: optional,
+  OSS_BUCKET: z.string().default("filestore"),
+  OSS_ACCESS_KEY_ID: optional,
+  OSS_ACCESS_KEY_SECRET: optional,
+  /** Path-style (second-level-domain) addressing, needed for IP or localhost endpoints. */
+  OSS_PATH_STYLE: bool.default(false),
+
+  UPLOAD_DEFAULT_CHUNK_BYTES: z.coerce.number().int().min(1024 * 1024).default(8 * 1024 * 1024),
+  UPLOAD_SESSION_TTL_HOURS: z.coerce.number().min(0.001).default(24),
+  TRASH_RETENTION_DAYS: z.coerce.number().min(0).default(30),
+});
+
+export type Env = z.infer<typeof schema>;
+
+function load(): Env {
+  const parsed = schema.safeParse(process.env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`Invalid configuration (see README.md, "Configuration"):\n${lines.join("\n")}`);
+  }
+  return parsed.data;
+}
+
+export const env: Env = load();
+
+const DEV_SECRET = "filestore-development-secret-change-me-0000";
+
+/** The signing secret; a fixed development value outside production so `npm run dev` just works. */
+export function authSecret(): string {
+  if (env.AUTH_SECRET) return env.AUTH_SECRET;
+  if (env.NODE_ENV === "production") {
+    throw new Error("AUTH_SECRET is not set (npm start generates one into ./data/auth-secret)");
+  }
+  return DEV_SECRET;
+}

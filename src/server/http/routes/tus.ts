@@ -1,0 +1,3 @@
+import type { RawRoute } from "../router";
+
+export const routes: RawRoute[] = [];

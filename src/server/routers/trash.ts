@@ -1,0 +1,3 @@
+import { createTRPCRouter } from "~/server/trpc/trpc";
+
+export const trashRouter = createTRPCRouter({});

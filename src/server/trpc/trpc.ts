@@ -1,0 +1,80 @@
+/**
+ * tRPC core, in three parts (create-t3-app's shape):
+ * 1. the context: one actor resolved from the next-auth session cookie or `Authorization: Bearer`;
+ * 2. initialisation: superjson, and an error formatter that maps DomainError through the ONE table
+ *    in ../errors.ts and puts zod issues in `data.zodError`;
+ * 3. the procedures routers are built from.
+ */
+import { initTRPC, TRPCError } from "@trpc/server";
+import superjson from "superjson";
+import { ZodError, z } from "zod";
+import { resolveActor, type Actor } from "~/server/auth/actor";
+import { DomainError, errorTable } from "~/server/errors";
+import { clientAddress } from "~/server/http/client-address";
+
+// 1. Context --------------------------------------------------------------------------------------
+
+export interface TrpcContext {
+  actor: Actor | null;
+  headers: Headers;
+  /** Headers to add to the HTTP response (cookies set by a procedure). */
+  resHeaders: Headers;
+  clientIp: string;
+}
+
+export async function createTrpcContext(opts: { headers: Headers; resHeaders?: Headers }): Promise<TrpcContext> {
+  return {
+    actor: await resolveActor(opts.headers),
+    headers: opts.headers,
+    resHeaders: opts.resHeaders ?? new Headers(),
+    clientIp: clientAddress(opts.headers),
+  };
+}
+
+// 2. Initialisation -------------------------------------------------------------------------------
+
+function toTrpcError(cause: unknown): TRPCError | null {
+  if (cause instanceof DomainError) {
+    return new TRPCError({ code: errorTable[cause.code].trpc, message: cause.message, cause });
+  }
+  return null;
+}
+
+const t = initTRPC.context<TrpcContext>().create({
+  transformer: superjson,
+  errorFormatter({ shape, error }) {
+    const domain = error.cause instanceof DomainError ? error.cause : null;
+    return {
+      ...shape,
+      message: error.cause instanceof ZodError ? "Invalid input" : shape.message,
+      data: {
+        ...shape.data,
+        ...(domain ? { httpStatus: domain.status, domainCode: domain.code, details: domain.details ?? null } : {}),
+        zodError: error.cause instanceof ZodError ? z.flattenError(error.cause) : null,
+        zodIssues: error.cause instanceof ZodError ? error.cause.issues : null,
+      },
+    };
+  },
+});
+
+/** Turns DomainErrors thrown by services into TRPCErrors carrying the mapped code. */
+const domainErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok) {
+    const mapped = toTrpcError(result.error.cause);
+    if (mapped) throw mapped;
+  }
+  return result;
+});
+
+// 3. Procedures -----------------------------------------------------------------------------------
+
+export const createTRPCRouter = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+export const publicProcedure = t.procedure.use(domainErrors);
+
+export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (!ctx.actor) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in first" });
+  return next({ ctx: { ...ctx, actor: ctx.actor } });
+});
