@@ -1,3 +1,0 @@
-import type { RawRoute } from "../router";
-
-export const routes: RawRoute[] = [];
