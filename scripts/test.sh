@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# `npm test`: the whole suite from a fresh clone. Installs what the tests need (Debian packages for
+# Chromium and Ceph, npm ci), starts a real Ceph RGW, builds the app, runs every test, and prints
+# one closing line "N passed, N failed".
+# MariaDB, Redis and RabbitMQ must be reachable (defaults: 127.0.0.1, see README.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export NEXT_TELEMETRY_DISABLED=1
+
+say() { printf '\n▸ %s\n' "$*" >&2; }
+
+# 1. System packages --------------------------------------------------------------------------
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v radosgw >/dev/null 2>&1 || missing+=(ceph-mon ceph-osd radosgw ceph-common)
+if ((${#missing[@]})); then
+  say "installing Debian packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# 2. Node dependencies (npm ci when package-lock.json changed since the last install) ----------
+lock_sha=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.filestore-lock-sha256 2>/dev/null)" != "$lock_sha" ]; then
+  say "installing dependencies (npm ci)"
+  npm ci --no-audit --no-fund
+  printf '%s' "$lock_sha" > node_modules/.filestore-lock-sha256
+fi
+[ -f src/server/db/generated/client.ts ] || node scripts/prisma-generate.mjs
+
+# 3. Services ----------------------------------------------------------------------------------
+node scripts/lib/services.mjs
+
+# 4. A real Ceph RGW for the S3 and OSS tests --------------------------------------------------
+say "starting Ceph (mon, osd, radosgw)"
+ceph_env=$(bash scripts/ceph-dev.sh start)
+set -a; eval "$ceph_env"; set +a
+if [ "${CI:-}" = "true" ]; then trap 'bash scripts/ceph-dev.sh stop >&2 || true' EXIT; fi
+
+# 5. Build (the browser tests run the production server) ---------------------------------------
+say "building the web app"
+npx --no-install next build >&2
+
+# 6. Tests -------------------------------------------------------------------------------------
+say "running the test suite"
+report=$(mktemp)
+set +e
+npx --no-install vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
+status=$?
+set -e
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+  if (r.numTotalTests === 0) { console.error("no test ran"); process.exit(1); }
+' "$report" || status=1
+rm -f "$report"
+exit $status

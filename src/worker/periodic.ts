@@ -1,0 +1,65 @@
+import { randomUUID } from "node:crypto";
+import { relayOutbox } from "~/server/jobs/outbox";
+import { redis } from "~/server/redis/client";
+import { collectBlobs } from "~/server/services/blobs";
+
+export interface PeriodicTask {
+  name: string;
+  everyMs: number;
+  /** Runs on one worker at a time across the deployment (Redis lock), or on every worker. */
+  exclusive: boolean;
+  run: () => Promise<unknown>;
+}
+
+export const periodicTasks: PeriodicTask[] = [
+  { name: "outbox-relay", everyMs: 1_000, exclusive: false, run: () => relayOutbox() },
+  { name: "collect-blobs", everyMs: 60_000, exclusive: true, run: () => collectBlobs() },
+];
+
+const RELEASE_LOCK = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
+
+async function withLock(name: string, ttlMs: number, fn: () => Promise<unknown>): Promise<boolean> {
+  const key = `lock:periodic:${name}`;
+  const token = randomUUID();
+  const got = await redis.set(key, token, "PX", ttlMs, "NX");
+  if (got !== "OK") return false;
+  try {
+    await fn();
+  } finally {
+    await redis.eval(RELEASE_LOCK, 1, key, token);
+  }
+  return true;
+}
+
+/** Starts every task on its interval; the returned function stops them and waits for runs in flight. */
+export function startPeriodic(tasks: PeriodicTask[] = periodicTasks): () => Promise<void> {
+  const timers: NodeJS.Timeout[] = [];
+  const running = new Set<Promise<void>>();
+  let stopped = false;
+  for (const task of tasks) {
+    let busy = false;
+    const tick = () => {
+      if (busy || stopped) return;
+      busy = true;
+      const p = (async () => {
+        try {
+          if (task.exclusive) await withLock(task.name, Math.max(task.everyMs * 5, 60_000), task.run);
+          else await task.run();
+        } catch (e) {
+          console.error(`[worker] periodic ${task.name} failed: ${e instanceof Error ? e.message : e}`);
+        } finally {
+          busy = false;
+        }
+      })();
+      running.add(p);
+      void p.finally(() => running.delete(p));
+    };
+    timers.push(setInterval(tick, task.everyMs));
+    setImmediate(tick);
+  }
+  return async () => {
+    stopped = true;
+    for (const t of timers) clearInterval(t);
+    await Promise.allSettled([...running]);
+  };
+}
