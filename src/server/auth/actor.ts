@@ -1,0 +1,90 @@
+import { decode } from "next-auth/jwt";
+import { authSecret } from "~/env";
+import { verifyAccessToken } from "./access-token";
+import { isFamilyRevokedForAccessToken, isFamilyRevokedInDb } from "./revocation";
+
+/** Who is making a request: resolved once per request from a bearer token or the session cookie. */
+export type Actor = { userId: string; username: string };
+
+export const SESSION_COOKIE_NAMES = ["__Secure-next-auth.session-token", "next-auth.session-token"] as const;
+
+/**
+ * The one actor of a request: `Authorization: Bearer <accessToken>` first, else the next-auth
+ * session cookie. Forged, expired, malformed or revoked credentials give null (the caller answers
+ * 401); a request that sends a bearer token is judged by that token alone.
+ */
+export async function resolveActor(headers: Headers): Promise<Actor | null> {
+  const authorization = headers.get("authorization");
+  if (authorization !== null) {
+    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization);
+    return match ? actorFromAccessToken(match[1]!) : null;
+  }
+  const cookie = sessionCookie(headers.get("cookie"));
+  return cookie ? actorFromSessionCookie(cookie) : null;
+}
+
+export async function actorFromAccessToken(token: string): Promise<Actor | null> {
+  const claims = verifyAccessToken(token);
+  if (!claims) return null;
+  if (await isFamilyRevokedForAccessToken(claims.fam)) return null;
+  return { userId: claims.sub, username: claims.name };
+}
+
+/** Claims filestore puts in the next-auth JWT (see next-auth.ts). */
+export interface SessionClaims {
+  sub: string;
+  username: string;
+  familyId: string;
+}
+
+export function sessionClaims(token: Record<string, unknown> | null): SessionClaims | null {
+  if (!token) return null;
+  const { sub, username, familyId } = token;
+  if (typeof sub !== "string" || typeof username !== "string" || typeof familyId !== "string") return null;
+  if (!sub || !username || !familyId) return null;
+  return { sub, username, familyId };
+}
+
+async function actorFromSessionCookie(value: string): Promise<Actor | null> {
+  let token: Record<string, unknown> | null;
+  try {
+    // jose checks the A256GCM tag and `exp`: a forged, tampered or expired cookie throws.
+    token = await decode({ token: value, secret: authSecret() });
+  } catch {
+    return null;
+  }
+  const claims = sessionClaims(token);
+  if (!claims) return null;
+  // A browser session lives for days, longer than Redis remembers revocations: ask the database.
+  if (await isFamilyRevokedInDb(claims.familyId)) return null;
+  return { userId: claims.sub, username: claims.username };
+}
+
+/**
+ * The session token from a Cookie header. next-auth splits large tokens into `<name>.0`, `<name>.1`,
+ * ...; the secure-prefixed name wins when both are present.
+ */
+export function sessionCookie(header: string | null): string | null {
+  if (!header) return null;
+  const cookies = new Map<string, string>();
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    if (eq < 0) continue;
+    const name = part.slice(0, eq).trim();
+    let value = part.slice(eq + 1).trim();
+    try {
+      value = decodeURIComponent(value);
+    } catch {
+      continue;
+    }
+    if (!cookies.has(name)) cookies.set(name, value);
+  }
+  for (const name of SESSION_COOKIE_NAMES) {
+    const whole = cookies.get(name);
+    if (whole) return whole;
+    const chunks: string[] = [];
+    for (let i = 0; cookies.has(`${name}.${i}`); i++) chunks.push(cookies.get(`${name}.${i}`)!);
+    if (chunks.length > 0) return chunks.join("");
+  }
+  return null;
+}

@@ -1,0 +1,72 @@
+import { randomBytes } from "node:crypto";
+import type { Actor } from "~/server/auth/actor";
+import { startSession } from "~/server/auth/sessions";
+import { createUser, deleteUser } from "~/server/services/users";
+import { createCaller } from "~/server/trpc/root";
+import { createTrpcContext } from "~/server/trpc/trpc";
+
+// Test users: real accounts in the run's database, created through the account service (not the
+// throttled sign-up route, so a big suite never trips the per-address limit).
+
+export type Caller = ReturnType<typeof createCaller>;
+
+export interface TestUser {
+  actor: Actor;
+  username: string;
+  password: string;
+  accessToken: string;
+  refreshToken: string;
+  familyId: string;
+  /** `{ authorization: "Bearer <accessToken>" }`, for fetch and raw routes. */
+  authHeaders: Record<string, string>;
+  /** A tRPC caller acting as this user. */
+  caller: Caller;
+}
+
+const created = new Set<string>();
+
+/** A unique username (`t_<random>`, 3-32 allowed characters). */
+export function uniqueUsername(prefix = "t_"): string {
+  return `${prefix}${randomBytes(8).toString("hex")}`;
+}
+
+export async function createTestUser(opts: { quotaBytes?: number; username?: string; password?: string } = {}): Promise<TestUser> {
+  const username = opts.username ?? uniqueUsername();
+  const password = opts.password ?? `pw-${randomBytes(12).toString("base64url")}`;
+  const actor = await createUser({ username, password, quotaBytes: opts.quotaBytes });
+  created.add(actor.userId);
+  const session = await startSession(actor);
+  const authHeaders = { authorization: `Bearer ${session.accessToken}` };
+  return {
+    actor,
+    username,
+    password,
+    accessToken: session.accessToken,
+    refreshToken: session.refreshToken,
+    familyId: session.familyId,
+    authHeaders,
+    caller: await callerFor(authHeaders),
+  };
+}
+
+/** A tRPC caller for a request carrying these headers (cookie, bearer, x-filestore-remote-addr...). */
+export async function callerFor(headers: HeadersInit, resHeaders?: Headers): Promise<Caller> {
+  return createCaller(await createTrpcContext({ headers: new Headers(headers), resHeaders }));
+}
+
+/** A tRPC caller with no credentials. */
+export function anonymousCaller(headers: HeadersInit = {}): Promise<Caller> {
+  return callerFor(headers);
+}
+
+/** Deletes a user (tokens, entries and sessions go with it by cascade). */
+export async function deleteTestUser(user: { actor: Actor } | string): Promise<void> {
+  const userId = typeof user === "string" ? user : user.actor.userId;
+  await deleteUser(userId);
+  created.delete(userId);
+}
+
+/** Deletes every user this helper created in the current test file; call it from afterAll. */
+export async function deleteCreatedTestUsers(): Promise<void> {
+  for (const userId of [...created]) await deleteTestUser(userId);
+}
