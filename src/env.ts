@@ -55,6 +55,8 @@ const schema = z.object({
   S3_ACCESS_KEY_ID: optional,
   S3_SECRET_ACCESS_KEY: optional,
   S3_FORCE_PATH_STYLE: bool.default(true),
+  /** The storage check (start-up, /api/health) creates S3_BUCKET when it does not exist. */
+  S3_CREATE_BUCKET: bool.default(true),
 
   OSS_REGION: optional,
   OSS_ENDPOINT: optional,
@@ -63,6 +65,8 @@ const schema = z.object({
   OSS_ACCESS_KEY_SECRET: optional,
   /** Path-style (second-level-domain) addressing, needed for IP or localhost endpoints. */
   OSS_PATH_STYLE: bool.default(false),
+  /** Tests only: also run the storage contract against real Aliyun OSS with the OSS_* credentials. */
+  OSS_LIVE: bool.default(false),
 
   UPLOAD_DEFAULT_CHUNK_BYTES: z.coerce.number().int().min(1024 * 1024).default(8 * 1024 * 1024),
   UPLOAD_SESSION_TTL_HOURS: z.coerce.number().min(0.001).default(24),

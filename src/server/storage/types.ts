@@ -1,13 +1,22 @@
 import type { Readable } from "node:stream";
 
 // The storage driver contract (modelled on flydrive and tus-node-server's stores). Drivers never see
-// HTTP and the HTTP layer never sees a driver's SDK. Keys are built and validated by ./keys.ts only.
+// HTTP and the HTTP layer never sees a driver's SDK. Keys are built and validated by ./keys.ts only;
+// every driver re-checks them with assertValidKey, so a bad key is an INVALID_KEY StorageError before
+// any I/O. Every provider failure is a StorageError (./errors.ts) with the provider error as `cause`;
+// a missing object is a value (null), never an exception.
+//
+// The one behaviour suite that pins all of this down: tests/integration/storage-contract.test.ts.
 
 export type DriverName = "local" | "s3" | "oss";
 
 export interface PutResult {
   size: number;
-  /** Provider etag without quotes ("" when a provider does not report one). */
+  /**
+   * Opaque validator without quotes; changes whenever the content is replaced. S3/OSS: the provider's
+   * ETag (MD5 for single PUTs, "md5-N" for multipart). local: derived from inode, size and mtime.
+   * Equal to what head() reports for the same object.
+   */
   etag: string;
 }
 
@@ -15,14 +24,20 @@ export interface ObjectHead {
   size: number;
   etag: string;
   lastModified: Date;
+  /** As given to put/multipart.create; the local driver does not keep it (always undefined). */
   contentType?: string;
 }
 
-/** Inclusive byte range, like HTTP `Range: bytes=start-end`. `end` omitted = to the end. */
-export interface ByteRange {
-  start: number;
-  end?: number;
-}
+/**
+ * A byte range of an object, with HTTP `Range: bytes=` semantics:
+ * - `{ start }`            bytes start..size-1 (HTTP `start-`)
+ * - `{ start, end }`       bytes start..end inclusive; an end past the object is clamped to size-1
+ * - `{ suffixLength: n }`  the last n bytes (HTTP `-n`); n larger than the object = the whole object
+ * A range that selects no byte of the object (start >= size, any range of an empty object) is a
+ * RANGE_NOT_SATISFIABLE StorageError. A malformed range (negative or fractional numbers, end < start,
+ * suffixLength < 1) is an INVALID_ARGUMENT StorageError, raised before any I/O. See ./range.ts.
+ */
+export type ByteRange = { start: number; end?: number } | { suffixLength: number };
 
 export interface ObjectListing {
   key: string;
@@ -38,42 +53,81 @@ export interface PartInfo {
 
 export interface PresignOptions {
   expiresInSeconds: number;
-  /** Sets the response Content-Disposition so the browser saves under this name. */
+  /**
+   * Sets the response Content-Disposition (attachment; filename="..."; filename*=UTF-8''...) so the
+   * browser saves under this name (./content-disposition.ts).
+   */
   downloadName?: string;
+  /** Sets the response Content-Type. */
   contentType?: string;
 }
 
 export interface DriverCapabilities {
   multipart: boolean;
+  /** presignGet returns a URL (true) or always null (false, the local driver). */
   presign: boolean;
-  /** Smallest part size the backend accepts for every part but the last (S3/OSS: 5 MiB? OSS 100 KiB). */
+  /**
+   * Smallest size of every part but the last that complete() accepts. S3 and Ceph RGW: 5 MiB.
+   * Aliyun OSS: 100 KiB. local: 1 byte (no limit).
+   */
   minPartBytes: number;
+  /** Largest size of one part. S3/RGW and OSS: 5 GiB. */
+  maxPartBytes: number;
+  /** Highest part number. S3/RGW and OSS: 10000. */
   maxParts: number;
+}
+
+export interface MultipartCreateOptions {
+  contentType?: string;
+  /**
+   * Optional promise from the caller: every part but the last will have exactly this many bytes.
+   * The local driver then writes each part straight into its slot of one preallocated file, and
+   * complete() is a rename (no byte is copied); s3/oss ignore it. Parts that break the promise are
+   * rejected by uploadPart (bigger than partSize) or make complete() fall back to one assembly copy
+   * (a short part in the middle, or a gap in the part numbers).
+   */
+  partSize?: number;
 }
 
 export interface StorageDriver {
   readonly name: DriverName;
   readonly capabilities: DriverCapabilities;
 
-  /** Streams `body` to `key`; the object is visible only once complete (never half-written). */
+  /**
+   * Streams `body` to `key`; the object is visible only once complete (never half-written).
+   * With `size`, a body that delivers a different number of bytes fails with INVALID_ARGUMENT and
+   * nothing is stored. Without it the driver streams anyway (s3: multipart in bounded memory).
+   * Concurrent puts to one key leave exactly one of the bodies, intact.
+   */
   put(key: string, body: Readable, options?: { contentType?: string; size?: number }): Promise<PutResult>;
   /** A stream of the object (or of a byte range of it); null when the object does not exist. */
   get(key: string, range?: ByteRange): Promise<Readable | null>;
   head(key: string): Promise<ObjectHead | null>;
   /** Idempotent: deleting a missing key is not an error. */
   delete(key: string): Promise<void>;
+  /** Every object whose key starts with `prefix` (plain string prefix, not a "directory"), each once, in no particular order. */
   list(prefix: string): AsyncIterable<ObjectListing>;
-  copy(sourceKey: string, targetKey: string): Promise<void>;
+  /** Server-side copy (no byte passes through this process); null when the source does not exist. */
+  copy(sourceKey: string, targetKey: string): Promise<PutResult | null>;
   /** A time-limited URL that GETs the object without credentials, or null where unsupported. */
   presignGet(key: string, options: PresignOptions): Promise<string | null>;
 
   multipart: {
-    create(key: string, options?: { contentType?: string }): Promise<{ uploadId: string }>;
+    create(key: string, options?: MultipartCreateOptions): Promise<{ uploadId: string }>;
+    /**
+     * Stores one part (1 <= partNumber <= maxParts). `size` is the exact byte count of `body`;
+     * re-uploading a part number replaces it. Unknown upload: NOT_FOUND.
+     */
     uploadPart(key: string, uploadId: string, partNumber: number, body: Readable, size: number): Promise<{ etag: string }>;
-    /** Assembles the parts in partNumber order without copying bytes through this process. */
+    /**
+     * Assembles the listed parts in partNumber order (gaps allowed, unlisted parts are dropped)
+     * without copying bytes through this process, and ends the upload. A wrong etag or a missing or
+     * too-small part: INVALID_PART. Unknown upload: NOT_FOUND.
+     */
     complete(key: string, uploadId: string, parts: Array<{ partNumber: number; etag: string }>): Promise<PutResult>;
     /** Idempotent: aborting an unknown or already finished upload is not an error. */
     abort(key: string, uploadId: string): Promise<void>;
+    /** The parts stored so far, by partNumber; null when the upload does not exist (any more). */
     listParts(key: string, uploadId: string): Promise<PartInfo[] | null>;
   };
 
