@@ -1,4 +1,5 @@
 import type { Channel, ConsumeMessage } from "amqplib";
+import { ZodError } from "zod";
 import { envelopeSchema, isJobKind, jobSchemas } from "~/server/jobs/definitions";
 import { isJobDone, markJobDone, markJobFailed } from "~/server/jobs/outbox";
 import { topology } from "~/server/queue/topology";
@@ -37,7 +38,9 @@ export async function handleMessage(channel: Channel, msg: ConsumeMessage): Prom
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
     const attempts = attemptsSoFar(msg) + 1;
-    const final = e instanceof PermanentJobError || e instanceof SyntaxError || attempts >= topology.maxAttempts;
+    // A message that cannot parse never will: dead-letter it at once instead of retrying.
+    const permanent = e instanceof PermanentJobError || e instanceof SyntaxError || e instanceof ZodError;
+    const final = permanent || attempts >= topology.maxAttempts;
     if (outboxId !== null) await markJobFailed(outboxId, reason, final).catch(() => undefined);
     if (final) {
       channel.publish(topology.deadExchange, msg.fields.routingKey, msg.content, {

@@ -1,0 +1,67 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+
+export const projectRoot = path.resolve(import.meta.dirname, "../..");
+
+export interface Spawned {
+  child: ChildProcess;
+  output: () => string;
+  /** Resolves with the first output line matching `pattern`, or rejects on exit/timeout. */
+  waitFor: (pattern: RegExp, timeoutMs?: number) => Promise<string>;
+  /** Sends a signal and resolves with the exit code. */
+  stop: (signal?: NodeJS.Signals, timeoutMs?: number) => Promise<number | null>;
+}
+
+/** Starts `tsx <script>` with the test run's environment plus `env`, capturing its output. */
+export function spawnTsx(script: string, env: Record<string, string | undefined> = {}): Spawned {
+  const child = spawn(path.join(projectRoot, "node_modules/.bin/tsx"), [script], {
+    cwd: projectRoot,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const waiters = new Set<() => void>();
+  const onData = (d: Buffer) => {
+    out += d.toString("utf8");
+    for (const w of waiters) w();
+  };
+  child.stdout!.on("data", onData);
+  child.stderr!.on("data", onData);
+  let exited: number | null | undefined;
+  const exitPromise = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      exited = code;
+      for (const w of waiters) w();
+      resolve(code);
+    }),
+  );
+  return {
+    child,
+    output: () => out,
+    waitFor(pattern, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const line = out.split("\n").find((l) => pattern.test(l));
+          if (line !== undefined) return done(() => resolve(line));
+          if (exited !== undefined) done(() => reject(new Error(`process exited (${exited}) before ${pattern}:\n${out}`)));
+        };
+        const timer = setTimeout(() => done(() => reject(new Error(`timed out waiting for ${pattern}:\n${out}`))), timeoutMs);
+        const done = (fn: () => void) => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          fn();
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+    async stop(signal = "SIGTERM", timeoutMs = 20_000) {
+      if (exited !== undefined) return exited;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      const code = await exitPromise;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
