@@ -1,0 +1,57 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { spawnTsx, type Spawned } from "../helpers/processes";
+
+// /api/health talks to every dependency for real. A server whose Redis, broker or database address
+// is dead must say so by name with 503, and answer quickly rather than hang.
+
+const servers: Spawned[] = [];
+afterEach(async () => {
+  while (servers.length) await servers.pop()!.stop("SIGKILL");
+});
+
+async function startServer(env: Record<string, string> = {}) {
+  const server = spawnTsx("tests/helpers/raw-server-main.ts", env);
+  servers.push(server);
+  const line = await server.waitFor(/^listening \d+/);
+  return `http://127.0.0.1:${line.split(" ")[1]}`;
+}
+
+describe("GET /api/health", () => {
+  it("is 200 with every component ok when everything is up", async () => {
+    const base = await startServer();
+    const res = await fetch(`${base}/api/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ db: "ok", redis: "ok", queue: "ok", storage: "ok" });
+  });
+
+  it("is 503 naming Redis when Redis is unreachable", async () => {
+    const base = await startServer({ REDIS_URL: "redis://127.0.0.1:1" });
+    const started = Date.now();
+    const res = await fetch(`${base}/api/health`);
+    expect(res.status).toBe(503);
+    const body = await res.json();
+    expect(body.redis).toMatch(/^down/);
+    expect(body).toMatchObject({ db: "ok", queue: "ok", storage: "ok" });
+    expect(body.error.message).toMatch(/redis/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it("is 503 naming the queue and the database when they are unreachable", async () => {
+    const base = await startServer({ AMQP_URL: "amqp://guest:guest@127.0.0.1:1", DATABASE_URL: "mysql://root@127.0.0.1:1/nothing" });
+    const res = await fetch(`${base}/api/health`);
+    expect(res.status).toBe(503);
+    const body = await res.json();
+    expect(body.queue).toMatch(/^down/);
+    expect(body.db).toMatch(/^down/);
+    expect(body.redis).toBe("ok");
+  });
+
+  it("is 503 naming storage when the storage backend is unusable", async () => {
+    const base = await startServer({ STORAGE_DRIVER: "s3", S3_ENDPOINT: "http://127.0.0.1:1", S3_ACCESS_KEY_ID: "x", S3_SECRET_ACCESS_KEY: "y" });
+    const res = await fetch(`${base}/api/health`);
+    expect(res.status).toBe(503);
+    const body = await res.json();
+    expect(body.storage).toMatch(/^down/);
+    expect(body.db).toBe("ok");
+  });
+});
