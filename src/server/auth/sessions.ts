@@ -43,6 +43,18 @@ export async function startSession(actor: Actor, now = new Date()): Promise<Toke
 }
 
 /**
+ * Starts a browser sign-in: a family without refresh tokens (the next-auth cookie carries the
+ * family id, so signing out, or a revocation, ends the cookie session too).
+ */
+export async function startBrowserSession(actor: Actor, now = new Date()): Promise<{ familyId: string }> {
+  const family = await db.refreshTokenFamily.create({
+    data: { userId: actor.userId, createdAt: now },
+    select: { id: true },
+  });
+  return { familyId: family.id };
+}
+
+/**
  * Rotation: retires the presented token and issues the next one of the same family. Presenting a
  * token that was already retired is reuse: somebody holds a copy, so the whole family (every
  * refresh and access token of that sign-in) is revoked. Two concurrent refreshes of one token race

@@ -26,10 +26,11 @@ export async function signup(input: Credentials, origin: RequestOrigin): Promise
 }
 
 /**
- * Checks the password and starts a session. Throttled usernames and addresses are refused before
- * the password is looked at, so a throttled guesser learns nothing, not even from timing.
+ * Checks a username and password under the sign-in throttles; the actor, or UNAUTHORIZED.
+ * Throttled usernames and addresses are refused before the password is looked at, so a throttled
+ * guesser learns nothing, not even from timing.
  */
-export async function signin(input: { username: string; password: string }, origin: RequestOrigin): Promise<SignedIn> {
+export async function authenticate(input: { username: string; password: string }, origin: RequestOrigin): Promise<Actor> {
   const attempt = { username: input.username, clientIp: origin.clientIp };
   await assertSigninAllowed(attempt);
 
@@ -41,9 +42,13 @@ export async function signin(input: { username: string; password: string }, orig
     await recordSigninFailure(attempt);
     throw wrongCredentials();
   }
-
   await clearSigninFailures(input.username);
-  const actor: Actor = { userId: user.id, username: user.username };
+  return { userId: user.id, username: user.username };
+}
+
+/** `auth.signin`: authenticate, then start a token session. */
+export async function signin(input: { username: string; password: string }, origin: RequestOrigin): Promise<SignedIn> {
+  const actor = await authenticate(input, origin);
   const session = await startSession(actor);
   return { ...session, actor };
 }

@@ -1,0 +1,122 @@
+import type { NextAuthOptions } from "next-auth";
+import CredentialsProvider from "next-auth/providers/credentials";
+import { authSecret, env } from "~/env";
+import { DomainError } from "~/server/errors";
+import { clientAddress } from "~/server/http/client-address";
+import { sessionClaims } from "./actor";
+import { isFamilyRevokedInDb } from "./revocation";
+import { endSession, startBrowserSession } from "./sessions";
+import { authenticate } from "./signin";
+
+// next-auth (v4) for the browser: the credentials provider runs the same authenticate() as
+// `auth.signin` (same throttles), sessions are JWT cookies carrying the user id, the username and
+// the sign-in's family id, and resolveActor (./actor.ts) reads that cookie for tRPC and raw routes.
+
+declare module "next-auth" {
+  interface User {
+    id: string;
+    username: string;
+    familyId: string;
+  }
+  interface Session {
+    user: { id: string; username: string };
+  }
+}
+
+declare module "next-auth/jwt" {
+  interface JWT {
+    username?: string;
+    familyId?: string;
+  }
+}
+
+/**
+ * Error strings the sign-in page receives from `signIn("credentials", { redirect: false })`.
+ * A throttled sign-in is `THROTTLED:<seconds>`.
+ */
+export const SIGNIN_ERROR = { wrongCredentials: "CredentialsSignin", throttledPrefix: "THROTTLED:" } as const;
+
+const REVOKED = "session revoked";
+
+function headersFrom(raw: Record<string, unknown> | undefined): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(raw ?? {})) {
+    if (typeof value === "string") headers.set(name, value);
+    else if (Array.isArray(value)) for (const v of value) if (typeof v === "string") headers.append(name, v);
+  }
+  return headers;
+}
+
+function buildOptions(): NextAuthOptions {
+  return {
+    secret: authSecret(),
+    session: { strategy: "jwt", maxAge: env.REFRESH_TOKEN_TTL_DAYS * 86_400 },
+    pages: { signIn: "/signin" },
+    providers: [
+      CredentialsProvider({
+        name: "Username and password",
+        credentials: {
+          username: { label: "Username", type: "text" },
+          password: { label: "Password", type: "password" },
+        },
+        async authorize(credentials, req) {
+          const username = typeof credentials?.username === "string" ? credentials.username : "";
+          const password = typeof credentials?.password === "string" ? credentials.password : "";
+          const clientIp = clientAddress(headersFrom(req?.headers as Record<string, unknown> | undefined));
+          try {
+            const actor = await authenticate({ username, password }, { clientIp });
+            const { familyId } = await startBrowserSession(actor);
+            return { id: actor.userId, name: actor.username, username: actor.username, familyId };
+          } catch (e) {
+            if (e instanceof DomainError && e.code === "UNAUTHORIZED") return null;
+            if (e instanceof DomainError && e.code === "TOO_MANY_REQUESTS") {
+              throw new Error(`${SIGNIN_ERROR.throttledPrefix}${String(e.details?.retryAfter ?? "")}`);
+            }
+            throw e;
+          }
+        },
+      }),
+    ],
+    callbacks: {
+      async jwt({ token, user }) {
+        if (user) {
+          return { sub: user.id, name: user.username, username: user.username, familyId: user.familyId };
+        }
+        // Every session read re-checks the sign-in: signed out elsewhere (or revoked) ends it here.
+        const claims = sessionClaims(token);
+        if (!claims || (await isFamilyRevokedInDb(claims.familyId))) throw new Error(REVOKED);
+        return token;
+      },
+      session({ session, token }) {
+        const claims = sessionClaims(token);
+        if (claims) session.user = { id: claims.sub, username: claims.username };
+        return session;
+      },
+    },
+    events: {
+      async signOut({ token }) {
+        const claims = sessionClaims(token);
+        if (claims) await endSession(claims.familyId);
+      },
+    },
+    logger: {
+      error(code, metadata) {
+        // A revoked session is an expected end, not an error worth a stack trace.
+        if (code === "JWT_SESSION_ERROR" && metadata instanceof Error && metadata.message === REVOKED) return;
+        console.error(`[next-auth] ${code}`, metadata);
+      },
+      warn(code) {
+        console.warn(`[next-auth] ${code}`);
+      },
+      debug() {},
+    },
+  };
+}
+
+let options: NextAuthOptions | undefined;
+
+/** Built on first use, not at import: `next build` loads this module without AUTH_SECRET. */
+export function authOptions(): NextAuthOptions {
+  options ??= buildOptions();
+  return options;
+}
