@@ -1,4 +1,4 @@
-import { db } from "~/server/db/client";
+import { db, type Db } from "~/server/db/client";
 import type { Blob, Prisma } from "~/server/db/generated/client";
 import { enqueueJob } from "~/server/jobs/outbox";
 import { DomainError } from "~/server/errors";
@@ -16,7 +16,12 @@ import { createDriver, driverConfigFromEnv, getStorage, type DriverName, type St
 // written bytes at its own key: step 3 then no longer matches, and step 2 only ever touched the
 // old key. Every blob key is unique per upload, so two generations never share bytes.
 
+// A transaction client as db.$transaction hands it out (the read-replica extension changes its
+// type), or as code typed with Prisma.TransactionClient holds it: the same object at run time.
+type ExtendedTx = Parameters<Extract<Parameters<Db["$transaction"]>[0], (...args: never[]) => unknown>>[0];
+export type AnyTx = ExtendedTx | Prisma.TransactionClient;
 type Tx = Prisma.TransactionClient;
+const asTx = (tx: AnyTx) => tx as Tx;
 
 const drivers = new Map<string, StorageDriver>();
 
@@ -35,7 +40,8 @@ export function blobStorage(driver: string): StorageDriver {
 }
 
 /** Adds `by` references (a file copied, a share saved). NOT_FOUND when the blob is gone or going. */
-export async function retainBlob(tx: Tx, blobId: string, by = 1): Promise<void> {
+export async function retainBlob(txIn: AnyTx, blobId: string, by = 1): Promise<void> {
+  const tx = asTx(txIn);
   if (!Number.isInteger(by) || by < 1) throw new RangeError(`retainBlob: bad count ${by}`);
   const n = await tx.$executeRaw`
     UPDATE \`Blob\` SET refCount = refCount + ${by}, updatedAt = NOW(3)
@@ -47,7 +53,8 @@ export async function retainBlob(tx: Tx, blobId: string, by = 1): Promise<void> 
  * Drops `by` references (a file purged) and returns how many are left. At 0 the blob is collectable;
  * collectBlobs() (periodic, or scheduleBlobCollection below) removes it. Never goes below zero.
  */
-export async function releaseBlob(tx: Tx, blobId: string, by = 1): Promise<number> {
+export async function releaseBlob(txIn: AnyTx, blobId: string, by = 1): Promise<number> {
+  const tx = asTx(txIn);
   if (!Number.isInteger(by) || by < 1) throw new RangeError(`releaseBlob: bad count ${by}`);
   await tx.$executeRaw`
     UPDATE \`Blob\` SET refCount = IF(refCount > ${by}, refCount - ${by}, 0), updatedAt = NOW(3)
@@ -57,7 +64,8 @@ export async function releaseBlob(tx: Tx, blobId: string, by = 1): Promise<numbe
 }
 
 /** Queues a collection run in the same transaction (after purges that dropped blobs to 0). */
-export async function scheduleBlobCollection(tx: Tx, reason: string): Promise<void> {
+export async function scheduleBlobCollection(txIn: AnyTx, reason: string): Promise<void> {
+  const tx = asTx(txIn);
   await enqueueJob(tx, "blob.collect.v1", { reason: reason.slice(0, 64) });
 }
 
@@ -74,9 +82,10 @@ export interface CommittedBlob {
  * bytes. Locks the row (or the gap for its sha256) until the transaction ends.
  */
 export async function commitBlob(
-  tx: Tx,
+  txIn: AnyTx,
   input: { sha256: string; size: number; driver: string; storageKey: string },
 ): Promise<CommittedBlob> {
+  const tx = asTx(txIn);
   const rows = await tx.$queryRaw<Array<{ id: string; size: bigint; state: string }>>`
     SELECT id, size, state FROM \`Blob\` WHERE sha256 = ${input.sha256} FOR UPDATE`;
   const existing = rows[0];

@@ -1,3 +1,28 @@
+import { putChunk } from "~/server/services/uploads/chunks";
+import { uploadForm } from "~/server/services/uploads/form";
+import { json, requireActor } from "../raw";
 import type { RawRoute } from "../router";
 
-export const routes: RawRoute[] = [];
+// Upload routes that carry file bytes. Served from node:http by the custom server and from the thin
+// Next route files under src/app/api (same handlers).
+
+export const routes: RawRoute[] = [
+  {
+    methods: ["POST"],
+    path: "/api/files",
+    handler: async (req) => {
+      const actor = await requireActor(req);
+      const files = await uploadForm(actor, req);
+      return json(201, { files });
+    },
+  },
+  {
+    methods: ["PUT"],
+    path: "/api/uploads/:uploadId/chunks/:index",
+    handler: async (req, params) => {
+      const actor = await requireActor(req);
+      const result = await putChunk(actor, params.uploadId ?? "", params.index ?? "", req);
+      return json(200, result);
+    },
+  },
+];

@@ -1,3 +1,4 @@
+import type { Db } from "~/server/db/client";
 import { Prisma } from "~/server/db/generated/client";
 import { DomainError } from "~/server/errors";
 import { entryDtoInclude, type EntryWithBlob } from "~/server/services/entry-dto";
@@ -7,14 +8,20 @@ import { alternativeName, assertValidName } from "~/server/services/names";
 // turn a blob into something visible in a user's drive. It neither retains the blob nor charges
 // quota: the caller does both in the same transaction (retainBlob/commitBlob, chargeUsed/commitReserved).
 
+// A transaction client as db.$transaction hands it out (the read-replica extension changes its
+// type), or as code typed with Prisma.TransactionClient holds it: the same object at run time.
+type ExtendedTx = Parameters<Extract<Parameters<Db["$transaction"]>[0], (...args: never[]) => unknown>>[0];
+export type AnyTx = ExtendedTx | Prisma.TransactionClient;
 type Tx = Prisma.TransactionClient;
+const asTx = (tx: AnyTx) => tx as Tx;
 
 /**
  * The folder `parentId` (null = root) must be the owner's live folder; NOT_FOUND otherwise (someone
  * else's folder looks exactly like a missing one). Takes a shared lock on the folder row, so a
  * concurrent trash or purge of it waits for this transaction.
  */
-export async function assertParentFolder(tx: Tx, ownerId: string, parentId: string | null | undefined): Promise<void> {
+export async function assertParentFolder(txIn: AnyTx, ownerId: string, parentId: string | null | undefined): Promise<void> {
+  const tx = asTx(txIn);
   if (parentId == null) return;
   const rows = await tx.$queryRaw<Array<{ kind: string; trashedAt: Date | null }>>`
     SELECT kind, trashedAt FROM Entry WHERE id = ${parentId} AND ownerId = ${ownerId} LOCK IN SHARE MODE`;
@@ -66,7 +73,8 @@ async function nextFreeSuffix(tx: Tx, ownerId: string, parentKey: string, name: 
  * clash on the unique (ownerId, parentKey, activeName) key is resolved per `onClash`; a concurrent
  * insert of the same name is caught as a unique violation and the next free name is tried.
  */
-export async function insertFileEntry(tx: Tx, input: InsertFileInput): Promise<EntryWithBlob> {
+export async function insertFileEntry(txIn: AnyTx, input: InsertFileInput): Promise<EntryWithBlob> {
+  const tx = asTx(txIn);
   assertValidName(input.name);
   const parentId = input.parentId ?? null;
   await assertParentFolder(tx, input.ownerId, parentId);

@@ -1,0 +1,189 @@
+import { randomBytes } from "node:crypto";
+import type { Readable } from "node:stream";
+import type { Actor } from "~/server/auth/actor";
+import { db } from "~/server/db/client";
+import { Prisma, type UploadSession } from "~/server/db/generated/client";
+import { DomainError } from "~/server/errors";
+import { blobStorage } from "~/server/services/blobs";
+import { chunkSource, isMultipart, Meter, parseContentDigest } from "./body";
+import { CLAIM_HEARTBEAT_MS, CLAIM_STALE_MS, sessionTtlMs } from "./limits";
+import { abandonChunk, chunkMissed, chunkRecorded, planChunk, type HashPlan } from "./live-hash";
+import { assertOpen, chunkLength, createMultipart, loadOwnedSession } from "./sessions";
+import { storageError } from "./storage-errors";
+
+// PUT /api/uploads/{uploadId}/chunks/{index}: one chunk's bytes, streamed straight into the
+// session's storage multipart upload (part number = index + 1), hashed on the way. A chunk counts as
+// received only once its UploadChunk row is committed, after the storage accepted every byte, so a
+// failed or interrupted request leaves nothing that counts; a resend simply writes the part again.
+
+export interface ChunkRequest {
+  body: Readable;
+  headers: Headers;
+  signal: AbortSignal;
+}
+
+export function parseChunkIndex(raw: string): number {
+  if (!/^(0|[1-9][0-9]{0,8})$/.test(raw)) throw new DomainError("BAD_REQUEST", "Chunk index must be a non-negative integer");
+  return Number(raw);
+}
+
+async function countReceived(sessionId: string): Promise<number> {
+  return db.$primary().uploadChunk.count({ where: { sessionId } });
+}
+
+/** Reads and discards a body (a resent chunk), up to `limit` bytes; more is left unread. */
+async function drain(body: Readable, limit: number, signal: AbortSignal): Promise<void> {
+  let seen = 0;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      body.off("data", onData);
+      body.off("end", done);
+      body.off("error", done);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const onData = (buf: Buffer) => {
+      seen += buf.length;
+      if (seen > limit) {
+        body.pause();
+        done();
+      }
+    };
+    body.on("data", onData);
+    body.once("end", done);
+    body.once("error", done);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * Claims chunk `index` for this request. A live claim of another request is CONFLICT (retry
+ * shortly); a claim whose heartbeat stopped (its writer died) is taken over.
+ */
+async function claimChunk(sessionId: string, index: number): Promise<string> {
+  const token = randomBytes(12).toString("base64url");
+  try {
+    await db.uploadChunkClaim.create({ data: { sessionId, index, token, heartbeatAt: new Date() } });
+    return token;
+  } catch (e) {
+    if (!(e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002")) throw e;
+  }
+  const staleBefore = new Date(Date.now() - CLAIM_STALE_MS);
+  const n = await db.$executeRaw`
+    UPDATE UploadChunkClaim SET token = ${token}, heartbeatAt = NOW(3)
+    WHERE sessionId = ${sessionId} AND \`index\` = ${index} AND heartbeatAt < ${staleBefore}`;
+  if (n === 1) return token;
+  throw new DomainError("CONFLICT", `Chunk ${index} is being uploaded by another request`, {
+    details: { retryAfter: Math.ceil(CLAIM_HEARTBEAT_MS / 1000) },
+  });
+}
+
+async function releaseClaim(sessionId: string, index: number, token: string): Promise<void> {
+  await db.$executeRaw`DELETE FROM UploadChunkClaim WHERE sessionId = ${sessionId} AND \`index\` = ${index} AND token = ${token}`.catch(
+    () => {},
+  );
+}
+
+/** The session's storage multipart upload; created on first use for 秒传 sessions that fell back. */
+async function ensureMultipart(session: UploadSession): Promise<string> {
+  if (session.multipartId) return session.multipartId;
+  const storage = blobStorage(session.driver);
+  const created = await createMultipart(storage, session.stagingKey, session.chunkSize);
+  const n = await db.$executeRaw`
+    UPDATE UploadSession SET multipartId = ${created}, updatedAt = NOW(3)
+    WHERE id = ${session.id} AND multipartId IS NULL AND state = 'open'`;
+  if (n === 1) return created;
+  await storage.multipart.abort(session.stagingKey, created).catch(() => {});
+  const fresh = await db.$primary().uploadSession.findUnique({ where: { id: session.id } });
+  if (!fresh?.multipartId || fresh.state !== "open") throw new DomainError("NOT_FOUND", "Upload not found or expired");
+  return fresh.multipartId;
+}
+
+export async function putChunk(
+  actor: Actor,
+  uploadId: string,
+  rawIndex: string,
+  req: ChunkRequest,
+): Promise<{ index: number; received: number }> {
+  const index = parseChunkIndex(rawIndex);
+  const session = await loadOwnedSession(actor, uploadId);
+  assertOpen(session);
+  if (index >= session.chunkCount) {
+    throw new DomainError("BAD_REQUEST", `Chunk ${index} is past the end (this upload has ${session.chunkCount} chunks)`);
+  }
+  const expected = chunkLength(session, index);
+  const expectedDigest = parseContentDigest(req.headers.get("content-digest"));
+  const multipartBody = isMultipart(req.headers.get("content-type"));
+  const declared = req.headers.get("content-length");
+  if (!multipartBody && declared !== null && Number(declared) !== expected) {
+    throw new DomainError("BAD_REQUEST", `Chunk ${index} must be ${expected} bytes, the request declares ${declared}`);
+  }
+
+  const existing = await db.$primary().uploadChunk.findUnique({ where: { sessionId_index: { sessionId: session.id, index } } });
+  if (existing) {
+    // Already received: re-sending is harmless, the stored part is never touched again.
+    await drain(req.body, expected + 64 * 1024, req.signal);
+    return { index, received: await countReceived(session.id) };
+  }
+
+  const token = await claimChunk(session.id, index);
+  const heartbeat = setInterval(() => {
+    void db.$executeRaw`
+      UPDATE UploadChunkClaim SET heartbeatAt = NOW(3) WHERE sessionId = ${session.id} AND \`index\` = ${index} AND token = ${token}`.catch(
+      () => {},
+    );
+  }, CLAIM_HEARTBEAT_MS);
+  heartbeat.unref();
+
+  let plan: HashPlan = { mode: "none" };
+  let recorded = false;
+  try {
+    const multipartId = await ensureMultipart(session);
+    const chunkZeroStored =
+      index !== 0 && (await db.$primary().uploadChunk.count({ where: { sessionId: session.id, index: 0 } })) > 0;
+    plan = await planChunk(session, index, expected, chunkZeroStored);
+    const meter = new Meter({
+      exact: expected,
+      expectedDigest,
+      alsoHash: plan.mode === "inline" ? plan.hash : null,
+      spool: plan.mode === "spool" ? plan.stream : null,
+    });
+    const source = chunkSource(req, meter);
+    let etag: string;
+    const part = blobStorage(session.driver).multipart.uploadPart(session.stagingKey, multipartId, index + 1, meter, expected);
+    try {
+      [{ etag }] = await Promise.all([part, source.finished]);
+    } catch (e) {
+      source.stop();
+      meter.destroy();
+      // The claim is released only once the storage write has stopped (finally below).
+      await Promise.allSettled([part, source.finished]);
+      throw meter.failure ?? storageError(e);
+    }
+    if (!meter.digest) throw new Error("chunk digest missing after a complete body");
+
+    const received = await db.$transaction(async (tx) => {
+      const mine = await tx.$executeRaw`
+        DELETE FROM UploadChunkClaim WHERE sessionId = ${session.id} AND \`index\` = ${index} AND token = ${token}`;
+      if (mine !== 1) throw new DomainError("CONFLICT", `Chunk ${index} was taken over by another request`);
+      const open = await tx.$executeRaw`
+        UPDATE UploadSession SET expiresAt = ${new Date(Date.now() + sessionTtlMs())}, updatedAt = NOW(3)
+        WHERE id = ${session.id} AND state = 'open'`;
+      if (open !== 1) throw new DomainError("NOT_FOUND", "Upload not found or expired");
+      await tx.uploadChunk.create({
+        data: { sessionId: session.id, index, size: expected, sha256: meter.digest!.toString("hex"), etag },
+      });
+      return tx.uploadChunk.count({ where: { sessionId: session.id } });
+    });
+    recorded = true;
+    if (plan.mode === "none") chunkMissed(session.id, index);
+    else chunkRecorded(session.id, index, plan, !meter.spoolFailed);
+    return { index, received };
+  } finally {
+    clearInterval(heartbeat);
+    if (!recorded) {
+      abandonChunk(session.id, index, plan);
+      await releaseClaim(session.id, index, token);
+    }
+  }
+}

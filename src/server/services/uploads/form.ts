@@ -1,0 +1,228 @@
+import type { Readable } from "node:stream";
+import busboy from "busboy";
+import type { Actor } from "~/server/auth/actor";
+import { db } from "~/server/db/client";
+import { DomainError } from "~/server/errors";
+import { commitBlob } from "~/server/services/blobs";
+import { toEntryDto, type EntryDto } from "~/server/services/entry-dto";
+import { assertParentFolder, insertFileEntry } from "~/server/services/files/insert-file";
+import { nameProblem } from "~/server/services/names";
+import { chargeUsed } from "~/server/services/quota";
+import { getStorage, type StorageDriver } from "~/server/storage";
+import { feed, isMultipart, Meter } from "./body";
+import { uploadObjectKey } from "./keys";
+import { sessionTtlMs } from "./limits";
+import { chooseMime } from "./mime";
+import { newUploadId } from "./sessions";
+import { storageError } from "./storage-errors";
+
+// POST /api/files: multipart/form-data, an optional `parentId` field before one or more file
+// fields. Each file streams to its own storage key while its SHA-256 is computed; nothing is
+// visible until the whole form has arrived intact, then one transaction creates every blob and
+// entry. Any failure (truncated form, bad name, someone else's folder, quota) leaves nothing: the
+// staged objects are deleted. Each staged file is recorded as a `form` session first, so even a
+// crash mid-body leaves a row the sweeper uses to delete the bytes.
+
+export interface FormRequest {
+  body: Readable;
+  headers: Headers;
+  signal: AbortSignal;
+}
+
+interface Staged {
+  sessionId: string;
+  key: string;
+  name: string;
+  size: number;
+  sha256: string;
+  mime: string;
+}
+
+const MAX_FILES = 1000;
+
+async function freeBytes(userId: string): Promise<number> {
+  const user = await db.$primary().user.findUnique({
+    where: { id: userId },
+    select: { quotaBytes: true, usedBytes: true, reservedBytes: true },
+  });
+  if (!user) throw new DomainError("UNAUTHORIZED", "Sign in first");
+  const free = user.quotaBytes - user.usedBytes - user.reservedBytes;
+  return free > 0n ? Number(free) : 0;
+}
+
+const overQuota = () => new DomainError("PAYLOAD_TOO_LARGE", "Not enough space left in your drive");
+
+async function stageFile(
+  storage: StorageDriver,
+  actor: Actor,
+  parentId: string | null,
+  name: string,
+  declaredType: string,
+  file: Readable,
+  room: number,
+  staged: Staged[],
+): Promise<void> {
+  const id = newUploadId();
+  const key = uploadObjectKey(id);
+  const mime = chooseMime(name, declaredType);
+  await db.uploadSession.create({
+    data: {
+      id,
+      ownerId: actor.userId,
+      protocol: "form",
+      parentId,
+      name,
+      size: 0n,
+      chunkSize: 0,
+      chunkCount: 0,
+      state: "open",
+      reservedBytes: 0n,
+      driver: storage.name,
+      stagingKey: key,
+      expiresAt: new Date(Date.now() + sessionTtlMs()),
+    },
+  });
+  const meter = new Meter({ max: { bytes: room, error: overQuota } });
+  file.once("error", (e) => meter.destroy(e));
+  file.pipe(meter);
+  try {
+    await storage.put(key, meter, { contentType: mime });
+  } catch (e) {
+    file.resume();
+    meter.destroy();
+    await storage.delete(key).catch(() => {});
+    await db.uploadSession.update({ where: { id }, data: { state: "aborted" } }).catch(() => {});
+    throw meter.failure ?? storageError(e);
+  }
+  staged.push({ sessionId: id, key, name, size: meter.bytes, sha256: meter.digest!.toString("hex"), mime });
+}
+
+/** Deletes what a failed form left behind. */
+async function discard(storage: StorageDriver, staged: Staged[]): Promise<void> {
+  for (const s of staged) {
+    await storage.delete(s.key).catch((e) => console.error(`[uploads] cleaning ${s.key} failed: ${e instanceof Error ? e.message : e}`));
+  }
+  if (staged.length) {
+    await db.uploadSession
+      .updateMany({ where: { id: { in: staged.map((s) => s.sessionId) } }, data: { state: "aborted" } })
+      .catch(() => {});
+  }
+}
+
+export async function uploadForm(actor: Actor, req: FormRequest): Promise<EntryDto[]> {
+  const contentType = req.headers.get("content-type");
+  if (!isMultipart(contentType)) throw new DomainError("UNSUPPORTED_MEDIA_TYPE", "Send multipart/form-data");
+  let bb: busboy.Busboy;
+  try {
+    bb = busboy({
+      headers: { "content-type": contentType! },
+      // Names are checked by our own rules (a "/" is refused, not silently cut to a basename).
+      preservePath: true,
+      limits: { fields: 32, fieldSize: 4096, fieldNameSize: 128, files: MAX_FILES, parts: MAX_FILES + 32 },
+    });
+  } catch (e) {
+    throw new DomainError("BAD_REQUEST", `Malformed multipart body: ${(e as Error).message}`);
+  }
+
+  const storage = getStorage();
+  const staged: Staged[] = [];
+  let parentId: string | null = null;
+  let sawFile = false;
+  let room = 0;
+  let failure: unknown = null;
+  let work: Promise<void> = Promise.resolve();
+
+  const stopReading = feed(req.body, bb, req.signal);
+  const parsed = new Promise<void>((resolve, reject) => {
+    const fail = (e: unknown) => {
+      if (!failure) failure = e instanceof DomainError ? e : new DomainError("BAD_REQUEST", `Malformed multipart body: ${(e as Error).message}`);
+      reject(failure);
+    };
+    bb.on("field", (name, value) => {
+      if (name !== "parentId") return;
+      if (sawFile) return fail(new DomainError("BAD_REQUEST", "parentId must come before the files"));
+      parentId = value === "" || value === "null" ? null : value;
+    });
+    bb.on("file", (_field, file, info) => {
+      if (!info.filename) {
+        // A browser's empty file input (no file chosen): nothing to store.
+        file.resume();
+        return;
+      }
+      const first = !sawFile;
+      sawFile = true;
+      const name = info.filename ?? "";
+      work = work.then(async () => {
+        if (failure) {
+          file.resume();
+          return;
+        }
+        try {
+          if (first) {
+            if (parentId !== null && parentId.length > 32) throw new DomainError("NOT_FOUND", "Folder not found");
+            await db.$transaction((tx) => assertParentFolder(tx, actor.userId, parentId));
+            room = await freeBytes(actor.userId);
+          }
+          const problem = nameProblem(name);
+          if (problem) throw new DomainError("BAD_REQUEST", `File name ${JSON.stringify(name)}: ${problem}`);
+          await stageFile(storage, actor, parentId, name, info.mimeType, file, room, staged);
+          room -= staged[staged.length - 1]!.size;
+        } catch (e) {
+          file.resume();
+          fail(e);
+        }
+      });
+    });
+    bb.on("filesLimit", () => fail(new DomainError("BAD_REQUEST", `At most ${MAX_FILES} files per request`)));
+    bb.on("error", fail);
+    bb.on("close", () => {
+      void work.then(() => (failure ? reject(failure) : resolve()));
+    });
+  });
+
+  try {
+    await parsed;
+    await work;
+    if (failure) throw failure;
+    if (staged.length === 0) throw new DomainError("BAD_REQUEST", "No file in the form");
+  } catch (e) {
+    stopReading();
+    bb.destroy();
+    await work.catch(() => {});
+    await discard(storage, staged);
+    throw e;
+  }
+
+  let results: Array<{ entry: Parameters<typeof toEntryDto>[0]; created: boolean; key: string }>;
+  try {
+    results = await db.$transaction(async (tx) => {
+      const out = [];
+      for (const s of staged) {
+        const { blob, created } = await commitBlob(tx, { sha256: s.sha256, size: s.size, driver: storage.name, storageKey: s.key });
+        await chargeUsed(tx, actor.userId, s.size);
+        const entry = await insertFileEntry(tx, {
+          ownerId: actor.userId,
+          parentId,
+          name: s.name,
+          blobId: blob.id,
+          size: s.size,
+          mime: s.mime,
+          onClash: "suffix",
+        });
+        await tx.uploadSession.update({
+          where: { id: s.sessionId },
+          data: { state: "completed", size: BigInt(s.size), contentSha256: s.sha256, resultEntryId: entry.id },
+        });
+        out.push({ entry, created, key: s.key });
+      }
+      return out;
+    }, { timeout: 120_000, maxWait: 10_000 });
+  } catch (e) {
+    await discard(storage, staged);
+    throw e;
+  }
+  for (const r of results) {
+    if (!r.created) await storage.delete(r.key).catch(() => {});
+  }
+  return results.map((r) => toEntryDto(r.entry));
+}

@@ -1,0 +1,105 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import { z } from "zod";
+import type { Actor } from "~/server/auth/actor";
+import { db } from "~/server/db/client";
+import { DomainError } from "~/server/errors";
+import { blobStorage, retainBlob } from "~/server/services/blobs";
+import { entryDtoInclude, toEntryDto, type EntryDto } from "~/server/services/entry-dto";
+import { insertFileEntry } from "~/server/services/files/insert-file";
+import { commitReserved } from "~/server/services/quota";
+import type { Blob } from "~/server/db/generated/client";
+import { parseRanges, type ChallengeRange } from "./challenge";
+import { throttles } from "./limits";
+import { guessMime } from "./mime";
+import { loadOwnedSession, uploadIdSchema } from "./sessions";
+import { hitThrottle } from "./throttle";
+
+// upload.prove: the answer to a 秒传 challenge. The challenge is burned by the first attempt,
+// right or wrong (one conditional UPDATE), so each nonce can be tried once; a wrong answer leaves
+// an ordinary chunked session behind. The expected answer is computed from the stored blob with
+// ranged reads: at most 16 × 64 KiB, whatever the file's size.
+
+export const proveInput = z.object({
+  uploadId: uploadIdSchema,
+  challengeId: z.string().min(1).max(64),
+  proof: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, "proof must be a hex SHA-256")
+    .transform((s) => s.toLowerCase()),
+});
+export type ProveInput = z.infer<typeof proveInput>;
+
+async function expectedProof(blob: Blob, ranges: ChallengeRange[]): Promise<Buffer | null> {
+  const storage = blobStorage(blob.driver);
+  const hash = createHash("sha256");
+  for (const { offset, length } of ranges) {
+    if (length === 0) continue;
+    const stream = await storage.get(blob.storageKey, { start: offset, end: offset + length - 1 });
+    if (!stream) return null;
+    let got = 0;
+    for await (const buf of stream) {
+      got += (buf as Buffer).length;
+      hash.update(buf as Buffer);
+    }
+    if (got !== length) return null;
+  }
+  return hash.digest();
+}
+
+const wrong = (why: string) =>
+  new DomainError("FORBIDDEN", `${why}; upload the file's chunks instead`, { details: { fallback: "chunked" } });
+
+export async function proveUpload(actor: Actor, input: ProveInput): Promise<{ file: EntryDto }> {
+  const t = throttles.prove;
+  await hitThrottle(`upl:prove:${actor.userId}`, t.limit, t.windowSeconds, "proof attempts");
+  const session = await loadOwnedSession(actor, input.uploadId);
+  if (session.state === "completed" && session.resultEntryId) {
+    // A retried successful proof (the reply was lost): the same file again.
+    const entry = await db.$primary().entry.findFirst({ where: { id: session.resultEntryId, ownerId: actor.userId }, include: entryDtoInclude });
+    if (entry) return { file: toEntryDto(entry) };
+  }
+  if (session.state !== "open" || session.expiresAt <= new Date()) throw new DomainError("NOT_FOUND", "Upload not found or expired");
+
+  // Burn the challenge first: whatever happens next, this nonce is used up.
+  const burned = await db.$executeRaw`
+    UPDATE UploadSession SET challengeId = NULL, challengeRanges = NULL, challengeExpires = NULL, updatedAt = NOW(3)
+    WHERE id = ${session.id} AND state = 'open' AND challengeId = ${input.challengeId}`;
+  if (burned !== 1) throw wrong("No such challenge (it may have been used already)");
+  if (!session.challengeExpires || session.challengeExpires <= new Date()) throw wrong("The challenge expired");
+  const ranges = parseRanges(session.challengeRanges);
+  const blob = session.challengeBlobId ? await db.$primary().blob.findUnique({ where: { id: session.challengeBlobId } }) : null;
+  if (!ranges || !blob || blob.state !== "ready" || blob.size !== session.size || blob.sha256 !== session.claimedSha256) {
+    throw wrong("The content is no longer available for instant upload");
+  }
+  const expected = await expectedProof(blob, ranges);
+  if (!expected) throw wrong("The content is no longer available for instant upload");
+  if (!timingSafeEqual(expected, Buffer.from(input.proof, "hex"))) throw wrong("Wrong proof");
+
+  const entry = await db.$transaction(async (tx) => {
+    // The blob is referenced before the session completes; retainBlob refuses a blob being collected.
+    await retainBlob(tx, blob.id);
+    const open = await tx.$executeRaw`
+      UPDATE UploadSession SET state = 'completed', updatedAt = NOW(3), contentSha256 = ${blob.sha256}
+      WHERE id = ${session.id} AND state = 'open'`;
+    if (open !== 1) throw new DomainError("CONFLICT", "This upload changed state meanwhile");
+    const created = await insertFileEntry(tx, {
+      ownerId: actor.userId,
+      parentId: session.parentId,
+      name: session.name,
+      blobId: blob.id,
+      size: Number(session.size),
+      mime: guessMime(session.name),
+      onClash: "suffix",
+    });
+    await commitReserved(tx, actor.userId, session.reservedBytes, session.size);
+    await tx.uploadSession.update({ where: { id: session.id }, data: { resultEntryId: created.id } });
+    return created;
+  });
+  // A chunk upload may have started meanwhile (the client gave up waiting): its bytes are not needed.
+  const after = await db.$primary().uploadSession.findUnique({ where: { id: session.id }, select: { multipartId: true } });
+  if (after?.multipartId) {
+    await blobStorage(session.driver).multipart.abort(session.stagingKey, after.multipartId).catch(() => {});
+    await db.uploadChunk.deleteMany({ where: { sessionId: session.id } });
+  }
+  return { file: toEntryDto(entry) };
+}

@@ -1,0 +1,286 @@
+import { randomBytes } from "node:crypto";
+import { z } from "zod";
+import type { Actor } from "~/server/auth/actor";
+import { db } from "~/server/db/client";
+import type { Prisma, UploadSession } from "~/server/db/generated/client";
+import { DomainError } from "~/server/errors";
+import { blobStorage, findReadyBlob } from "~/server/services/blobs";
+import { assertParentFolder } from "~/server/services/files/insert-file";
+import { entryName } from "~/server/services/names";
+import { release, reserve } from "~/server/services/quota";
+import { getStorage, type DriverCapabilities, type StorageDriver } from "~/server/storage";
+import { issueChallenge, type Challenge } from "./challenge";
+import { uploadObjectKey } from "./keys";
+import { defaultChunkBytes, MAX_CHUNK_BYTES, MiB, MIN_CHUNK_BYTES, sessionTtlMs, throttles } from "./limits";
+import { dropLiveHash, setDigestSink } from "./live-hash";
+import { storageError } from "./storage-errors";
+import { hitThrottle } from "./throttle";
+
+// Upload sessions (API.md, "Upload sessions"): durable in MariaDB, owned by one user, reserving
+// quota from init until they complete, abort or expire.
+
+export const uploadIdSchema = z.string().min(1).max(64);
+const sha256Schema = z
+  .string()
+  .regex(/^[0-9a-fA-F]{64}$/, "sha256 must be 64 hex digits")
+  .transform((s) => s.toLowerCase());
+
+export const initInput = z.object({
+  name: entryName,
+  size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  parentId: z.string().min(1).max(32).nullish(),
+  sha256: sha256Schema.optional(),
+  chunkSize: z.number().int().min(MIN_CHUNK_BYTES).max(MAX_CHUNK_BYTES).optional(),
+});
+export type InitInput = z.infer<typeof initInput>;
+
+export type InitResult =
+  | { uploadId: string; chunkSize: number; chunkCount: number; received: number[]; expiresAt: Date }
+  | { uploadId: string; instant: { challengeId: string; ranges: Array<{ offset: number; length: number }> } };
+
+export function newUploadId(): string {
+  return randomBytes(16).toString("base64url");
+}
+
+/**
+ * The chunk size for a file on a backend: the client's wish (default 8 MiB), raised to the
+ * backend's smallest part (S3: 5 MiB) and so that the parts fit its part count limit. Never above
+ * 64 MiB: a file that would need bigger chunks is refused.
+ */
+export function planChunks(size: number, requested: number | undefined, caps: DriverCapabilities): { chunkSize: number; chunkCount: number } {
+  let chunkSize = Math.max(requested ?? defaultChunkBytes(), caps.minPartBytes, MIN_CHUNK_BYTES);
+  if (size > 0 && Math.ceil(size / chunkSize) > caps.maxParts) {
+    chunkSize = Math.ceil(size / caps.maxParts / MiB) * MiB;
+  }
+  if (chunkSize > MAX_CHUNK_BYTES || chunkSize > caps.maxPartBytes) {
+    throw new DomainError("BAD_REQUEST", `A file of ${size} bytes is too large for a chunked upload to this drive`);
+  }
+  return { chunkSize, chunkCount: size === 0 ? 0 : Math.ceil(size / chunkSize) };
+}
+
+/** Bytes of chunk `index` (the last one may be short). */
+export function chunkLength(session: Pick<UploadSession, "size" | "chunkSize" | "chunkCount">, index: number): number {
+  const size = Number(session.size);
+  return index < session.chunkCount - 1 ? session.chunkSize : size - index * session.chunkSize;
+}
+
+/** The caller's chunked session, whatever its state; NOT_FOUND for anyone else's. */
+export async function loadOwnedSession(actor: Actor, uploadId: string): Promise<UploadSession> {
+  const session = await db.$primary().uploadSession.findFirst({
+    where: { id: uploadId, ownerId: actor.userId, protocol: "chunked" },
+  });
+  if (!session) throw new DomainError("NOT_FOUND", "Upload not found");
+  return session;
+}
+
+/** An open, unexpired session; NOT_FOUND once it is gone, CONFLICT while it is being completed. */
+export function assertOpen(session: UploadSession, now = new Date()): void {
+  if (session.state === "completing" || session.state === "completed") {
+    throw new DomainError("CONFLICT", "This upload is already completing or complete");
+  }
+  if (session.state !== "open" || session.expiresAt <= now) throw new DomainError("NOT_FOUND", "Upload not found or expired");
+}
+
+export async function receivedIndices(sessionId: string, tx: Prisma.TransactionClient | null = null): Promise<number[]> {
+  const client = tx ?? db.$primary();
+  const rows = await client.uploadChunk.findMany({ where: { sessionId }, select: { index: true }, orderBy: { index: "asc" } });
+  return rows.map((r) => r.index);
+}
+
+function expiry(now = Date.now()): Date {
+  return new Date(now + sessionTtlMs());
+}
+
+function normalShape(session: UploadSession, received: number[]): InitResult {
+  return {
+    uploadId: session.id,
+    chunkSize: session.chunkSize,
+    chunkCount: session.chunkCount,
+    received,
+    expiresAt: session.expiresAt,
+  };
+}
+
+function instantShape(session: UploadSession, challenge: Challenge): InitResult {
+  return { uploadId: session.id, instant: { challengeId: challenge.challengeId, ranges: challenge.ranges } };
+}
+
+/** Creates the storage multipart upload chunks are written into (where the backend needs one). */
+export async function createMultipart(storage: StorageDriver, key: string, chunkSize: number): Promise<string> {
+  try {
+    // partSize lets the local driver write each chunk into its slot of one file (complete = rename).
+    const { uploadId } = await storage.multipart.create(key, { partSize: chunkSize });
+    return uploadId;
+  } catch (e) {
+    throw storageError(e);
+  }
+}
+
+export async function initUpload(actor: Actor, input: InitInput): Promise<InitResult> {
+  const parentId = input.parentId ?? null;
+  const claimed = input.sha256 ?? null;
+  if (claimed) {
+    const t = throttles.hashProbe;
+    await hitThrottle(`upl:probe:${actor.userId}`, t.limit, t.windowSeconds, "uploads announcing a SHA-256");
+  }
+
+  // Resume: the same file announced again while its session is open.
+  const now = new Date();
+  const open = await db.$primary().uploadSession.findFirst({
+    where: {
+      ownerId: actor.userId,
+      protocol: "chunked",
+      state: "open",
+      name: input.name,
+      size: BigInt(input.size),
+      claimedSha256: claimed,
+      parentId,
+      expiresAt: { gt: now },
+    },
+    orderBy: { createdAt: "desc" },
+  });
+  if (open) {
+    const pendingChallenge = open.challengeBlobId !== null && open.challengeId !== null;
+    if (pendingChallenge && claimed) {
+      const blob = await findReadyBlob(claimed, input.size);
+      if (blob) {
+        const challenge = issueChallenge(input.size);
+        const resumed = await db.uploadSession.update({
+          where: { id: open.id },
+          data: { ...challenge.columns, challengeBlobId: blob.id, expiresAt: expiry() },
+        });
+        return instantShape(resumed, challenge);
+      }
+    }
+    const resumed = await db.uploadSession.update({ where: { id: open.id }, data: { expiresAt: expiry() } });
+    return normalShape(resumed, await receivedIndices(open.id));
+  }
+
+  const storage = getStorage();
+  const { chunkSize, chunkCount } = planChunks(input.size, input.chunkSize, storage.capabilities);
+  const blob = claimed ? await findReadyBlob(claimed, input.size) : null;
+  const id = newUploadId();
+  const key = uploadObjectKey(id);
+  const challenge = blob ? issueChallenge(input.size) : null;
+  // 秒传 sessions get their multipart upload only if they fall back to chunks (ensureMultipart).
+  const multipartId = !challenge && input.size > 0 ? await createMultipart(storage, key, chunkSize) : null;
+
+  let session: UploadSession;
+  try {
+    session = await db.$transaction(async (tx) => {
+      await assertParentFolder(tx, actor.userId, parentId);
+      await reserve(tx, actor.userId, input.size);
+      return tx.uploadSession.create({
+        data: {
+          id,
+          ownerId: actor.userId,
+          protocol: "chunked",
+          parentId,
+          name: input.name,
+          size: BigInt(input.size),
+          claimedSha256: claimed,
+          chunkSize,
+          chunkCount,
+          state: "open",
+          reservedBytes: BigInt(input.size),
+          driver: storage.name,
+          stagingKey: key,
+          multipartId,
+          expiresAt: expiry(),
+          ...(challenge && blob ? { ...challenge.columns, challengeBlobId: blob.id } : {}),
+        },
+      });
+    });
+  } catch (e) {
+    if (multipartId) await storage.multipart.abort(key, multipartId).catch(() => {});
+    throw e;
+  }
+  return challenge ? instantShape(session, challenge) : normalShape(session, []);
+}
+
+export async function uploadStatus(actor: Actor, uploadId: string) {
+  const session = await loadOwnedSession(actor, uploadId);
+  if (session.state === "aborted" || session.state === "expired" || (session.state === "open" && session.expiresAt <= new Date())) {
+    throw new DomainError("NOT_FOUND", "Upload not found or expired");
+  }
+  return {
+    uploadId: session.id,
+    state: session.state,
+    name: session.name,
+    size: Number(session.size),
+    chunkSize: session.chunkSize,
+    chunkCount: session.chunkCount,
+    received: await receivedIndices(session.id),
+    expiresAt: session.expiresAt,
+  };
+}
+
+export async function pendingUploads(actor: Actor) {
+  const sessions = await db.$primary().uploadSession.findMany({
+    where: { ownerId: actor.userId, protocol: "chunked", state: "open", expiresAt: { gt: new Date() } },
+    orderBy: { createdAt: "desc" },
+    take: 1000,
+    include: { _count: { select: { chunks: true } } },
+  });
+  return sessions.map((s) => ({
+    uploadId: s.id,
+    name: s.name,
+    size: Number(s.size),
+    parentId: s.parentId,
+    sha256: s.claimedSha256,
+    chunkSize: s.chunkSize,
+    chunkCount: s.chunkCount,
+    receivedCount: s._count.chunks,
+    createdAt: s.createdAt,
+    expiresAt: s.expiresAt,
+  }));
+}
+
+/**
+ * Ends a session that will never complete: the state flips first (so no chunk or complete can
+ * start after), then the reservation is released and the bytes removed.
+ */
+export async function endSession(session: UploadSession, state: "aborted" | "expired", from: "open" | "completing" = "open"): Promise<boolean> {
+  const ended = await db.$transaction(async (tx) => {
+    const n = await tx.$executeRaw`
+      UPDATE UploadSession SET state = ${state}, updatedAt = NOW(3) WHERE id = ${session.id} AND state = ${from}`;
+    if (n !== 1) return false;
+    await release(tx, session.ownerId, session.reservedBytes);
+    await tx.uploadChunkClaim.deleteMany({ where: { sessionId: session.id } });
+    await tx.uploadChunk.deleteMany({ where: { sessionId: session.id } });
+    return true;
+  });
+  if (!ended) return false;
+  dropLiveHash(session.id);
+  await removeSessionBytes(session);
+  return true;
+}
+
+/** Deletes a finished-without-success session's multipart upload and object (never a blob's bytes). */
+export async function removeSessionBytes(session: Pick<UploadSession, "id" | "driver" | "stagingKey" | "multipartId">): Promise<void> {
+  const storage = blobStorage(session.driver);
+  try {
+    if (session.multipartId) await storage.multipart.abort(session.stagingKey, session.multipartId);
+    const owner = await db.$primary().blob.findFirst({ where: { storageKey: session.stagingKey, driver: session.driver }, select: { id: true } });
+    if (!owner) await storage.delete(session.stagingKey);
+  } catch (e) {
+    console.error(`[uploads] removing the bytes of upload ${session.id} failed: ${e instanceof Error ? e.message : e}`);
+  }
+}
+
+export async function abortUpload(actor: Actor, uploadId: string): Promise<{ ok: true }> {
+  const session = await loadOwnedSession(actor, uploadId);
+  if (session.state === "completing" || session.state === "completed") {
+    throw new DomainError("CONFLICT", "This upload is already completing or complete");
+  }
+  if (session.state !== "open") throw new DomainError("NOT_FOUND", "Upload not found or expired");
+  if (!(await endSession(session, "aborted"))) throw new DomainError("CONFLICT", "This upload changed state meanwhile");
+  return { ok: true };
+}
+
+// The live hash reports a finished whole-content digest here, so complete on any instance sees it.
+setDigestSink(async (sessionId, digest) => {
+  await db.$executeRaw`
+    UPDATE UploadSession SET contentSha256 = ${digest}, updatedAt = NOW(3)
+    WHERE id = ${sessionId} AND state IN ('open', 'completing') AND contentSha256 IS NULL`;
+});
