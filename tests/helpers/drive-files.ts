@@ -1,0 +1,106 @@
+import { createHash, randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
+import { db } from "~/server/db/client";
+import { commitBlob } from "~/server/services/blobs";
+import { toEntryDto, type EntryDto } from "~/server/services/entry-dto";
+import { insertFileEntry } from "~/server/services/files/insert-file";
+import { chargeUsed } from "~/server/services/quota";
+import { getStorage } from "~/server/storage";
+import { joinKey } from "~/server/storage/keys";
+import { deleteCreatedTestUsers, type TestUser } from "./users";
+
+// Drive fixtures for the drive, trash, share and download tests: files put straight into storage
+// and the database the way an upload commits them (bytes, blob reference, quota, entry), so those
+// tests do not depend on the upload routes. Cleanup that copes with nested folders.
+
+export const sha256hex = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
+
+/** Deterministic bytes, different per seed. */
+export function bytes(size: number, seed = 1): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** A file in the user's drive holding `data` (deduplicated against existing blobs like an upload). */
+export async function putFile(
+  user: TestUser,
+  input: { name: string; data: Buffer | string; parentId?: string | null; mime?: string | null },
+): Promise<EntryDto> {
+  const data = typeof input.data === "string" ? Buffer.from(input.data) : input.data;
+  const sha256 = sha256hex(data);
+  const storage = getStorage();
+  const storageKey = joinKey("test-blobs", `${sha256.slice(0, 16)}-${randomBytes(6).toString("hex")}`);
+  await storage.put(storageKey, Readable.from([data]), { size: data.length });
+  const { entry, created } = await db.$transaction(async (tx) => {
+    const committed = await commitBlob(tx, { sha256, size: data.length, driver: storage.name, storageKey });
+    await chargeUsed(tx, user.actor.userId, data.length);
+    const entry = await insertFileEntry(tx, {
+      ownerId: user.actor.userId,
+      parentId: input.parentId ?? null,
+      name: input.name,
+      blobId: committed.blob.id,
+      size: data.length,
+      mime: input.mime === undefined ? "application/octet-stream" : input.mime,
+      onClash: "suffix",
+    });
+    return { entry, created: committed.created };
+  });
+  if (!created) await storage.delete(storageKey);
+  return toEntryDto(entry);
+}
+
+export async function usedBytes(user: TestUser): Promise<number> {
+  const u = await db.$primary().user.findUniqueOrThrow({ where: { id: user.actor.userId }, select: { usedBytes: true } });
+  return Number(u.usedBytes);
+}
+
+export async function refCountOf(sha256: string): Promise<number | null> {
+  const blob = await db.$primary().blob.findUnique({ where: { sha256 }, select: { refCount: true } });
+  return blob ? blob.refCount : null;
+}
+
+/**
+ * Every entry row of the user, for invariant checks: no live entry under a trashed or missing
+ * folder, every trashed descendant points at a trashed top.
+ */
+export async function treeProblems(userId: string): Promise<string[]> {
+  const rows = await db.$primary().entry.findMany({ where: { ownerId: userId } });
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const problems: string[] = [];
+  for (const r of rows) {
+    if (r.parentKey !== (r.parentId ?? "")) problems.push(`${r.name}: parentKey ${r.parentKey} != parentId ${r.parentId}`);
+    const parent = r.parentId ? byId.get(r.parentId) : null;
+    if (r.parentId && !parent) problems.push(`${r.name}: parent ${r.parentId} missing`);
+    if (r.trashedAt === null) {
+      if (r.activeName !== r.name) problems.push(`${r.name}: live with activeName ${r.activeName}`);
+      if (r.trashRootId !== null) problems.push(`${r.name}: live with trashRootId`);
+      if (parent && parent.trashedAt !== null) problems.push(`${r.name}: live inside trashed ${parent.name}`);
+      if (parent && parent.kind !== "folder") problems.push(`${r.name}: inside a file`);
+    } else {
+      const top = r.trashRootId ? byId.get(r.trashRootId) : null;
+      if (!top || top.trashRootId !== top.id) problems.push(`${r.name}: trashed without a valid top`);
+      if (r.trashRootId === r.id && r.activeName !== null) problems.push(`${r.name}: trash top keeps its activeName`);
+      if (r.trashRootId !== r.id && (!parent || parent.trashRootId !== r.trashRootId)) {
+        problems.push(`${r.name}: trashed descendant outside its top's subtree`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** Deletes the test users this file created; detaches nested entries first (parentId is RESTRICT). */
+export async function cleanupDriveUsers(users: TestUser[]): Promise<void> {
+  for (const u of users) {
+    await db.$executeRaw`UPDATE Entry SET parentId = NULL WHERE ownerId = ${u.actor.userId}`;
+  }
+  await deleteCreatedTestUsers();
+}
