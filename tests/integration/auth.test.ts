@@ -317,6 +317,34 @@ describe("sign-in throttling", () => {
     await (await anonymousCaller(fromAddress(newAddress()))).auth.signin({ username: victim.username, password: victim.password });
   });
 
+  it('the shared address "unknown" is never throttled per address (the username still is)', async () => {
+    const caller = await anonymousCaller(); // no custom server in front: clientIp "unknown"
+    for (let i = 0; i < max + 1; i++) {
+      await expectCode(caller.auth.signin({ username: uniqueUsername("guess_"), password: "wrong password" }), "UNAUTHORIZED");
+    }
+    const user = await createTestUser();
+    await caller.auth.signin({ username: user.username, password: user.password });
+  });
+
+  it("with Redis down, sign-in still works (unthrottled) and wrong passwords are still refused", async () => {
+    const user = await createTestUser();
+    const caller = await anonymousCaller(fromAddress(newAddress()));
+    const broken = () => {
+      throw new Error("Connection is closed.");
+    };
+    const spies = [vi.spyOn(redis, "multi").mockImplementation(broken), vi.spyOn(redis, "del").mockRejectedValue(new Error("down"))];
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      await expectCode(caller.auth.signin({ username: user.username, password: "wrong password" }), "UNAUTHORIZED");
+      const pair = await caller.auth.signin({ username: user.username, password: user.password });
+      expect(pair.accessToken).toBeTruthy();
+      expect(warn).toHaveBeenCalled();
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+      warn.mockRestore();
+    }
+  });
+
   it("over HTTP: 429 with Retry-After from the tRPC route", async () => {
     const user = await createTestUser();
     const address = newAddress();
