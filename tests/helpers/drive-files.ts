@@ -104,3 +104,36 @@ export async function cleanupDriveUsers(users: TestUser[]): Promise<void> {
   }
   await deleteCreatedTestUsers();
 }
+
+/**
+ * Many entries at once for listing tests: folders and files straight into the table (files share
+ * one blob whose refCount matches). Sizes and dates as given; names must be unique in the folder.
+ */
+export async function bulkEntries(
+  user: TestUser,
+  parentId: string | null,
+  specs: Array<{ name: string; kind: "file" | "folder"; size?: number; updatedAt?: Date }>,
+): Promise<void> {
+  const files = specs.filter((s) => s.kind === "file");
+  let blobId: string | null = null;
+  if (files.length > 0) {
+    const sha256 = sha256hex(`bulk ${randomBytes(8).toString("hex")}`);
+    const blob = await db.blob.create({
+      data: { sha256, size: 0n, driver: getStorage().name, storageKey: joinKey("test-blobs", sha256), refCount: files.length },
+    });
+    blobId = blob.id;
+  }
+  const rows = specs.map((s) => ({
+    ownerId: user.actor.userId,
+    parentId,
+    parentKey: parentId ?? "",
+    kind: s.kind,
+    name: s.name,
+    activeName: s.name,
+    blobId: s.kind === "file" ? blobId : null,
+    size: s.kind === "file" ? BigInt(s.size ?? 0) : null,
+    mime: s.kind === "file" ? "application/octet-stream" : null,
+    ...(s.updatedAt ? { updatedAt: s.updatedAt } : {}),
+  }));
+  for (let i = 0; i < rows.length; i += 1000) await db.entry.createMany({ data: rows.slice(i, i + 1000) });
+}
