@@ -232,3 +232,9 @@ describe("plain HTTP: sign-in throttling", () => {
     expect((await signinOverHttp(user.username, user.password, newAddress())).status).toBe(200);
   });
 });
+
+describe("server log", () => {
+  it("the flows above logged no next-auth or tRPC errors", () => {
+    expect(server.output()).not.toMatch(/\[next-auth\]|\[trpc\]|\[web\] (next|raw route) failed/);
+  });
+});

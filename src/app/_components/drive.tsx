@@ -14,19 +14,20 @@ import { formatBytes, formatDate } from "./format";
 
 type Me = RouterOutputs["user"]["me"];
 
-/** An entry as `file.list` returns it (shared/API.md, "Files and folders"). */
-const entrySchema = z.object({
-  id: z.string(),
-  name: z.string(),
-  kind: z.enum(["file", "folder"]),
-  parentId: z.string().nullable(),
-  size: z.union([z.number(), z.bigint().transform((b) => Number(b))]).nullable(),
-  sha256: z.string().nullable(),
-  mime: z.string().nullable(),
-  createdAt: z.date(),
-  updatedAt: z.date(),
-});
-const listingSchema = z.object({ items: z.array(entrySchema), nextCursor: z.string().nullable().optional() });
+/**
+ * The fields of an entry (shared/API.md, "Files and folders") that the listing shows; others pass
+ * through untouched.
+ */
+const entrySchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    kind: z.enum(["file", "folder"]),
+    size: z.union([z.number(), z.bigint().transform((b) => Number(b))]).nullable(),
+    updatedAt: z.coerce.date(),
+  })
+  .loose();
+const listingSchema = z.object({ items: z.array(entrySchema), nextCursor: z.unknown().optional() });
 export type DriveEntry = z.infer<typeof entrySchema>;
 
 // `file.list` is called through the untyped client and its answer checked against the contract
