@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import { relayOutbox } from "~/server/jobs/outbox";
 import { redis } from "~/server/redis/client";
 import { collectBlobs } from "~/server/services/blobs";
+import { purgeExpiredTrash } from "~/server/services/trash/purge-trash";
+import { sweepExpiredUploads } from "~/server/services/uploads/sweep";
 
 export interface PeriodicTask {
   name: string;
@@ -13,6 +15,8 @@ export interface PeriodicTask {
 
 export const periodicTasks: PeriodicTask[] = [
   { name: "outbox-relay", everyMs: 1_000, exclusive: false, run: () => relayOutbox() },
+  { name: "expire-uploads", everyMs: 60_000, exclusive: true, run: () => sweepExpiredUploads() },
+  { name: "purge-trash", everyMs: 10 * 60_000, exclusive: true, run: () => purgeExpiredTrash() },
   { name: "collect-blobs", everyMs: 60_000, exclusive: true, run: () => collectBlobs() },
 ];
 

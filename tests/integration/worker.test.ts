@@ -64,8 +64,8 @@ describe("worker", () => {
         await new Promise((r) => setTimeout(r, 100));
         msg = await ch.get(topology.deadQueue, { noAck: true });
       }
-      expect(msg).toBeTruthy();
-      expect(JSON.parse(msg!.content.toString()).kind).toBe("no.such.job.v1");
+      if (!msg) throw new Error("nothing reached the dead-letter queue");
+      expect(JSON.parse(msg.content.toString()).kind).toBe("no.such.job.v1");
     } finally {
       await conn.close();
     }

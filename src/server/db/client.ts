@@ -44,6 +44,9 @@ function createDb() {
 
 export type Db = ReturnType<typeof createDb>;
 
+/** The client an interactive `db.$transaction(async (tx) => ...)` hands out (the extension gives it its own type). */
+export type Tx = Parameters<Extract<Parameters<Db["$transaction"]>[0], (...args: never[]) => unknown>>[0];
+
 const globalForDb = globalThis as unknown as { filestoreDb?: Db };
 
 /** Reads go to a replica when configured; read-after-write must use `db.$primary()` or a transaction. */

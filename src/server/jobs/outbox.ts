@@ -1,5 +1,5 @@
 import type { Prisma } from "~/server/db/generated/client";
-import { db } from "~/server/db/client";
+import { db, type Tx } from "~/server/db/client";
 import { publisherChannel } from "~/server/queue/connection";
 import { topology } from "~/server/queue/topology";
 import { jobSchemas, type Envelope, type JobKind, type JobPayload } from "./definitions";
@@ -8,8 +8,6 @@ import { jobSchemas, type Envelope, type JobKind, type JobPayload } from "./defi
 // it, so a crash can never commit the change and lose the job (the seed's publish-after-commit
 // lost them). relayOutbox() publishes pending rows with publisher confirms; the consumer acks only
 // after its own commit and skips rows already done, so delivery is at-least-once and idempotent.
-
-type Tx = Prisma.TransactionClient;
 
 export async function enqueueJob<K extends JobKind>(tx: Tx, kind: K, payload: JobPayload<K>): Promise<bigint> {
   const parsed = jobSchemas[kind].parse(payload);
