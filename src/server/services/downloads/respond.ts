@@ -1,0 +1,132 @@
+import { env } from "~/env";
+import { DomainError } from "~/server/errors";
+import { contentDisposition } from "~/server/http/content-disposition";
+import { contentRange, selectRange, unsatisfiedContentRange } from "~/server/http/range";
+import type { RawResponse } from "~/server/http/raw";
+import { blobStorage } from "~/server/services/blobs";
+import { StorageError, toDomainError } from "~/server/storage";
+import { ifRangeAllowsRange, noneMatchHits, notModifiedSince } from "./conditional";
+
+// One file's bytes over HTTP, for every download route (own files, signed URLs, share links):
+// validators and 304, single ranges (206/416), Content-Disposition with the real name, and either a
+// stream from the storage backend (piped with backpressure by the raw layer) or, for object stores
+// in DOWNLOAD_MODE=redirect, a 302 to a short-lived presigned URL.
+//
+// Multi-range requests are served as one 206 when their ranges coalesce into one span, else as a
+// 200 with everything (see http/range.ts); we never send multipart/byteranges.
+
+/** Seconds a presigned redirect target stays valid (only the start of the transfer needs it). */
+const REDIRECT_TTL_SECONDS = 300;
+
+const storageFailure = (e: unknown) => (e instanceof StorageError ? toDomainError(e) : e);
+
+export interface DownloadTarget {
+  entryId: string;
+  name: string;
+  mime: string | null;
+  size: number;
+  sha256: string;
+  storageKey: string;
+  driver: string;
+  /** Last-Modified: an entry's content never changes after it was created. */
+  createdAt: Date;
+}
+
+export interface DownloadRequest {
+  method: string;
+  headers: Headers;
+}
+
+/**
+ * Called once per request before any byte is sent: `counted` is true for a GET that delivers the
+ * file from its first byte (no Range, or a Range starting at 0). May throw (a used-up share link)
+ * and may return headers to add (a cookie).
+ */
+export type DeliveryHook = (delivery: { counted: boolean }) => Promise<Record<string, string> | void>;
+
+export interface RespondOptions {
+  /** DOWNLOAD_MODE unless given (tests exercise both modes in one process). */
+  mode?: "proxy" | "redirect";
+}
+
+export async function respondWithFile(
+  req: DownloadRequest,
+  target: DownloadTarget,
+  onDelivery?: DeliveryHook,
+  options: RespondOptions = {},
+): Promise<RawResponse> {
+  const etag = `"${target.sha256}"`;
+  const lastModified = target.createdAt;
+  const validators: Record<string, string> = {
+    etag,
+    "last-modified": lastModified.toUTCString(),
+    "cache-control": "private, no-cache",
+  };
+  const headers: Record<string, string> = {
+    ...validators,
+    "accept-ranges": "bytes",
+    "content-type": target.mime || "application/octet-stream",
+    "content-disposition": contentDisposition(target.name),
+    "x-content-type-options": "nosniff",
+  };
+
+  const ifNoneMatch = req.headers.get("if-none-match");
+  const notModified =
+    ifNoneMatch !== null ? noneMatchHits(ifNoneMatch, etag) : notModifiedSince(req.headers.get("if-modified-since"), lastModified);
+  if (notModified) {
+    const extra = (await onDelivery?.({ counted: false })) ?? {};
+    return { status: 304, headers: { ...validators, ...extra } };
+  }
+
+  const rangeHeader = ifRangeAllowsRange(req.headers.get("if-range"), etag, lastModified) ? req.headers.get("range") : null;
+  const selection = selectRange(rangeHeader, target.size);
+  if (selection.type === "unsatisfiable") {
+    const extra = (await onDelivery?.({ counted: false })) ?? {};
+    throw new DomainError("RANGE_NOT_SATISFIABLE", `Range not satisfiable for ${target.size} bytes`, {
+      details: { size: target.size, headers: { "content-range": unsatisfiedContentRange(target.size), ...extra } },
+    });
+  }
+
+  const counted = req.method === "GET" && (selection.type === "full" || selection.start === 0);
+  Object.assign(headers, (await onDelivery?.({ counted })) ?? {});
+
+  const storage = blobStorage(target.driver);
+  if ((options.mode ?? env.DOWNLOAD_MODE) === "redirect" && storage.capabilities.presign) {
+    const url = await storage
+      .presignGet(target.storageKey, {
+        expiresInSeconds: REDIRECT_TTL_SECONDS,
+        downloadName: target.name,
+        contentType: target.mime || "application/octet-stream",
+      })
+      .catch((e: unknown) => {
+        throw storageFailure(e);
+      });
+    if (url) {
+      const { "set-cookie": cookie } = headers;
+      return { status: 302, headers: { location: url, "cache-control": "no-store", ...(cookie ? { "set-cookie": cookie } : {}) } };
+    }
+  }
+
+  let status = 200;
+  if (selection.type === "partial") {
+    status = 206;
+    headers["content-range"] = contentRange(selection.start, selection.end, target.size);
+    headers["content-length"] = String(selection.end - selection.start + 1);
+  } else {
+    headers["content-length"] = String(target.size);
+  }
+  if (req.method === "HEAD" || target.size === 0) return { status, headers, body: null };
+
+  const range = selection.type === "partial" ? { start: selection.start, end: selection.end } : undefined;
+  let body;
+  try {
+    body = await storage.get(target.storageKey, range);
+  } catch (e) {
+    throw storageFailure(e);
+  }
+  if (!body) {
+    console.error(`[downloads] content of entry ${target.entryId} is missing at ${target.driver}:${target.storageKey}`);
+    throw new DomainError("INTERNAL_SERVER_ERROR", "The file's content is missing");
+  }
+  return { status, headers, body };
+}

@@ -1,0 +1,78 @@
+import { db } from "~/server/db/client";
+import { DomainError } from "~/server/errors";
+import { hasSignature, readExpiry, signatureMatches } from "~/server/http/signed-url";
+import { notFound } from "~/server/services/files/tree";
+import type { DownloadTarget } from "./respond";
+
+// Which bytes a download request may have: the caller's own live file, or a live file named by a
+// valid signed URL (no credentials needed). Someone else's file and a missing one are the same
+// NOT_FOUND; a bad or expired signature is FORBIDDEN (see http/signed-url.ts).
+
+interface FileRow {
+  id: string;
+  ownerId: string;
+  kind: string;
+  name: string;
+  mime: string | null;
+  createdAt: Date;
+  sha256: string | null;
+  blobSize: bigint | null;
+  storageKey: string | null;
+  driver: string | null;
+}
+
+async function liveFileRow(id: string): Promise<FileRow | null> {
+  const rows = await db.$queryRaw<FileRow[]>`
+    SELECT e.id, e.ownerId, e.kind, e.name, e.mime, e.createdAt,
+           b.sha256, b.size AS blobSize, b.storageKey, b.driver
+    FROM Entry e LEFT JOIN \`Blob\` b ON b.id = e.blobId
+    WHERE e.id = ${id} AND e.trashedAt IS NULL`;
+  return rows[0] ?? null;
+}
+
+export function toTarget(row: FileRow): DownloadTarget {
+  if (row.kind !== "file" || row.sha256 === null || row.storageKey === null || row.driver === null || row.blobSize === null) {
+    throw new DomainError("BAD_REQUEST", "Folders cannot be downloaded");
+  }
+  return {
+    entryId: row.id,
+    name: row.name,
+    mime: row.mime,
+    size: Number(row.blobSize),
+    sha256: row.sha256,
+    storageKey: row.storageKey,
+    driver: row.driver,
+    createdAt: row.createdAt,
+  };
+}
+
+/** A live file of `ownerId`, as a download target. */
+export async function ownFileTarget(ownerId: string, id: string): Promise<DownloadTarget> {
+  const row = await liveFileRow(id);
+  if (!row || row.ownerId !== ownerId) throw notFound();
+  return toTarget(row);
+}
+
+/** Any user's entry by id, for share downloads that have already checked the id is inside the link. */
+export async function fileTargetById(id: string): Promise<DownloadTarget> {
+  const row = await liveFileRow(id);
+  if (!row) throw notFound();
+  return toTarget(row);
+}
+
+export { hasSignature };
+
+/**
+ * The file a signed URL names. The expiry is checked from the URL alone; the signature needs the
+ * entry's content digest, so a missing entry (deleted since the link was made, or never there) is
+ * indistinguishable from a forged link: both FORBIDDEN, revealing nothing about which ids exist.
+ */
+export async function signedFileTarget(id: string, query: URLSearchParams, now = new Date()): Promise<DownloadTarget> {
+  const expires = readExpiry(query, now);
+  if (expires === "expired") throw new DomainError("FORBIDDEN", "This download link has expired");
+  const invalid = () => new DomainError("FORBIDDEN", "This download link is not valid");
+  if (expires === "invalid") throw invalid();
+  const row = await liveFileRow(id);
+  if (!row || row.sha256 === null || !signatureMatches(query, { entryId: row.id, sha256: row.sha256 }, expires)) throw invalid();
+  return toTarget(row);
+}
