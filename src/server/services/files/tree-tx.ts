@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { db, Prisma, type Db } from "~/server/db/client";
+import { db, Prisma, type Tx } from "~/server/db/client";
 import { DomainError } from "~/server/errors";
 import { isRetryableTxError } from "./db-errors";
 
@@ -15,9 +15,7 @@ import { isRetryableTxError } from "./db-errors";
 // waits for, and READ COMMITTED makes the trash's CTE, which runs after that UPDATE, see the
 // committed child.
 
-/** The transaction client of `db` (the read-replica extension gives it its own type). */
-type TxCallback = Extract<Parameters<Db["$transaction"]>[0], (...args: never[]) => unknown>;
-export type Tx = Parameters<TxCallback>[0];
+export type { Tx };
 
 const MAX_ATTEMPTS = 4;
 
