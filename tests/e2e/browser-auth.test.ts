@@ -9,9 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatBytes } from "~/app/_components/format";
 import { env } from "~/env";
 import { db } from "~/server/db/client";
-import { deleteUser } from "~/server/services/users";
 import { projectRoot, spawnTsx, type Spawned } from "../helpers/processes";
-import { createTestUser, deleteCreatedTestUsers, uniqueUsername } from "../helpers/users";
+import { createTestUser, deleteCreatedTestUsers, deleteTestUser, uniqueUsername } from "../helpers/users";
 
 // The browser side of accounts, against the production build served by the custom server
 // (src/server/main.ts): sign up, the empty drive, sign out, sign in, wrong password, throttling.
@@ -73,7 +72,7 @@ afterAll(async () => {
   await server?.stop();
   for (const username of signedUpUsernames) {
     const user = await db.user.findUnique({ where: { username }, select: { id: true } });
-    if (user) await deleteUser(user.id);
+    if (user) await deleteTestUser(user.id);
   }
   await deleteCreatedTestUsers();
 });
@@ -197,6 +196,25 @@ describe("browser: sign up, sign out, sign in", () => {
     await fillSignIn(page, user.username, user.password);
     await expect.poll(() => page.getByTestId("form-error").textContent(), { timeout: 20_000 }).toContain("Too many failed sign-ins. Try again in");
     await shot(page, "signin-throttled");
+    await context.close();
+  });
+});
+
+describe("browser: the drive lists the root folder", () => {
+  it("shows the user's folders, and only theirs", async () => {
+    const user = await createTestUser();
+    const stranger = await createTestUser();
+    await user.caller.file.mkdir({ name: "Photos" });
+    await user.caller.file.mkdir({ name: "Documents" });
+    await stranger.caller.file.mkdir({ name: "Not yours" });
+
+    const { context, page } = await newPage();
+    await page.goto("/signin");
+    await fillSignIn(page, user.username, user.password);
+    await page.waitForURL(`${baseUrl}/`);
+    await page.getByTestId("listing").waitFor();
+    expect(await page.locator('[data-testid="entry"] .entry-name').allTextContents()).toEqual(["Documents", "Photos"]);
+    await shot(page, "drive-listing");
     await context.close();
   });
 });

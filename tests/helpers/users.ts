@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
 import type { Actor } from "~/server/auth/actor";
 import { startSession } from "~/server/auth/sessions";
-import { createUser, deleteUser } from "~/server/services/users";
+import { db } from "~/server/db/client";
+import { createUser } from "~/server/services/users";
 import { createCaller } from "~/server/trpc/root";
 import { createTrpcContext } from "~/server/trpc/trpc";
 
@@ -59,10 +60,17 @@ export function anonymousCaller(headers: HeadersInit = {}): Promise<Caller> {
   return callerFor(headers);
 }
 
-/** Deletes a user (tokens, entries and sessions go with it by cascade). */
+/**
+ * Deletes a user and everything of theirs: sign-ins, tokens, upload sessions and shares go by
+ * cascade; entries are detached from their parents first (the tree's parent key is RESTRICT, so a
+ * nested tree would block the cascade). Blob rows are left to the run's database teardown.
+ */
 export async function deleteTestUser(user: { actor: Actor } | string): Promise<void> {
   const userId = typeof user === "string" ? user : user.actor.userId;
-  await deleteUser(userId);
+  await db.$transaction(async (tx) => {
+    await tx.entry.updateMany({ where: { ownerId: userId, parentId: { not: null } }, data: { parentId: null } });
+    await tx.user.deleteMany({ where: { id: userId } });
+  });
   created.delete(userId);
 }
 

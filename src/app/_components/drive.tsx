@@ -1,58 +1,15 @@
 "use client";
 
-import { useQuery } from "@tanstack/react-query";
-import { createTRPCUntypedClient, httpBatchLink, TRPCClientError } from "@trpc/client";
 import { signOut } from "next-auth/react";
 import { useState } from "react";
-import superjson from "superjson";
-import { z } from "zod";
-import type { AppRouter } from "~/server/trpc/root";
-import { TRPC_URL, type RouterOutputs } from "~/trpc/react";
+import { api, type RouterOutputs } from "~/trpc/react";
 import { formatBytes, formatDate } from "./format";
 
 // The drive page: who is signed in, how full the drive is, and a folder listing.
 
 type Me = RouterOutputs["user"]["me"];
 
-/**
- * The fields of an entry (shared/API.md, "Files and folders") that the listing shows; others pass
- * through untouched.
- */
-const entrySchema = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    kind: z.enum(["file", "folder"]),
-    size: z.union([z.number(), z.bigint().transform((b) => Number(b))]).nullable(),
-    updatedAt: z.coerce.date(),
-  })
-  .loose();
-const listingSchema = z.object({ items: z.array(entrySchema), nextCursor: z.unknown().optional() });
-export type DriveEntry = z.infer<typeof entrySchema>;
-
-// `file.list` is called through the untyped client and its answer checked against the contract
-// above, so this page works before and after the file router defines it (a procedure that does
-// not exist yet answers NOT_FOUND, shown as an empty drive).
-const untypedClient = createTRPCUntypedClient<AppRouter>({
-  links: [httpBatchLink({ url: TRPC_URL, transformer: superjson })],
-});
-
-function useFolderListing(parentId: string | null) {
-  return useQuery({
-    queryKey: ["file.list", { parentId }],
-    queryFn: async () => {
-      try {
-        const result = await untypedClient.query("file.list", parentId === null ? {} : { parentId });
-        return listingSchema.parse(result);
-      } catch (e) {
-        if (e instanceof TRPCClientError && (e.data as { code?: string } | undefined)?.code === "NOT_FOUND") {
-          return { items: [], nextCursor: null };
-        }
-        throw e;
-      }
-    },
-  });
-}
+export type DriveEntry = RouterOutputs["file"]["list"]["items"][number];
 
 export function Drive({ me }: { me: Me }) {
   return (
@@ -106,8 +63,13 @@ function SignOutButton() {
   );
 }
 
+const PAGE_SIZE = 100;
+
 export function FolderListing({ parentId }: { parentId: string | null }) {
-  const listing = useFolderListing(parentId);
+  const listing = api.file.list.useInfiniteQuery(
+    { parentId, limit: PAGE_SIZE },
+    { getNextPageParam: (page) => page.nextCursor ?? undefined },
+  );
   if (listing.isPending) return <p className="muted">Loading…</p>;
   if (listing.isError) {
     return (
@@ -119,38 +81,58 @@ export function FolderListing({ parentId }: { parentId: string | null }) {
       </div>
     );
   }
-  const { items } = listing.data;
+  const items = listing.data.pages.flatMap((page) => page.items);
   if (items.length === 0) {
     return (
       <div className="empty" data-testid="empty-drive">
         <div className="empty-icon" aria-hidden>
           ☁
         </div>
-        <p>Your drive is empty</p>
+        <p>{parentId === null ? "Your drive is empty" : "This folder is empty"}</p>
       </div>
     );
   }
   return (
-    <table className="listing" data-testid="listing">
-      <thead>
-        <tr>
-          <th>Name</th>
-          <th className="num">Size</th>
-          <th>Modified</th>
-        </tr>
-      </thead>
-      <tbody>
-        {items.map((entry) => (
-          <tr key={entry.id}>
-            <td>
-              <span className={`kind ${entry.kind}`} aria-label={entry.kind} />
-              {entry.name}
-            </td>
-            <td className="num">{entry.kind === "folder" || entry.size === null ? "—" : formatBytes(entry.size)}</td>
-            <td>{formatDate(entry.updatedAt)}</td>
+    <>
+      <table className="listing" data-testid="listing">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th className="num">Size</th>
+            <th>Modified</th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {items.map((entry) => (
+            <EntryRow key={entry.id} entry={entry} />
+          ))}
+        </tbody>
+      </table>
+      {listing.hasNextPage && (
+        <div className="more">
+          <button
+            type="button"
+            className="button secondary"
+            disabled={listing.isFetchingNextPage}
+            onClick={() => void listing.fetchNextPage()}
+          >
+            {listing.isFetchingNextPage ? "Loading…" : "Show more"}
+          </button>
+        </div>
+      )}
+    </>
+  );
+}
+
+function EntryRow({ entry }: { entry: DriveEntry }) {
+  return (
+    <tr data-testid="entry">
+      <td>
+        <span className={`kind ${entry.kind}`} aria-label={entry.kind} />
+        <span className="entry-name">{entry.name}</span>
+      </td>
+      <td className="num">{entry.kind === "folder" || entry.size === null ? "—" : formatBytes(entry.size)}</td>
+      <td>{formatDate(entry.updatedAt)}</td>
+    </tr>
   );
 }

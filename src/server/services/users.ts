@@ -76,8 +76,3 @@ export async function getProfile(actor: Actor): Promise<UserProfile> {
     usedBytes: Number(user.usedBytes),
   };
 }
-
-/** Deletes an account and, by cascade, its sign-ins and tokens (tests clean up with this). */
-export async function deleteUser(userId: string): Promise<void> {
-  await db.user.deleteMany({ where: { id: userId } });
-}
