@@ -58,8 +58,9 @@ export async function startBrowserSession(actor: Actor, now = new Date()): Promi
  * Rotation: retires the presented token and issues the next one of the same family. Presenting a
  * token that was already retired is reuse: somebody holds a copy, so the whole family (every
  * refresh and access token of that sign-in) is revoked. Two concurrent refreshes of one token race
- * on a conditional UPDATE; exactly one wins, the other gets UNAUTHORIZED without revoking (they
- * are indistinguishable from a client retrying, and the winner's pair must stay usable).
+ * on a conditional UPDATE and exactly one wins. A loser that overlapped the winner (it read the
+ * token before the rotation committed) gets UNAUTHORIZED without revoking; a loser that read it
+ * after is, by the rule above, reuse. Clients must therefore not refresh one token in parallel.
  */
 export async function refreshSession(refreshToken: string, now = new Date()): Promise<TokenPair> {
   const presented = await db.$primary().refreshToken.findUnique({
