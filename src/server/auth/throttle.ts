@@ -110,7 +110,10 @@ export async function assertSignupAllowed(clientIp: string): Promise<void> {
   let waitMs = 0;
   try {
     const [n] = await count([key], SIGNUP_WINDOW_SECONDS);
-    if ((n ?? 0) > SIGNUP_MAX_PER_ADDRESS) waitMs = Math.max(1, await redis.pttl(key));
+    if ((n ?? 0) > SIGNUP_MAX_PER_ADDRESS) {
+      const ttl = await redis.pttl(key);
+      waitMs = ttl > 0 ? ttl : SIGNUP_WINDOW_SECONDS * 1000;
+    }
   } catch (e) {
     warn("sign-up", e);
     return;
