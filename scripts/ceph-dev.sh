@@ -44,6 +44,7 @@ CONF="$CEPH_DEV_DIR/ceph.conf"
 RUN="$CEPH_DEV_DIR/run"
 ENV_FILE="$CEPH_DEV_DIR/env"
 DAEMONS=(rgw osd mon)
+MARKER=.ceph-dev
 
 ceph_cli() { timeout 30 ceph -c "$CONF" --connect-timeout 15 "$@"; }
 
@@ -112,8 +113,8 @@ refuse_to_wipe() {
   case "$dir" in
     "" | / | /tmp | /var | /var/tmp | /home | /root | /usr | /etc | "$HOME") die "refusing to use $dir as CEPH_DEV_DIR" ;;
   esac
-  if [[ -d $dir && ! -f $dir/ceph.conf ]] && [[ -n $(ls -A "$dir" 2>/dev/null) ]]; then
-    die "$dir is not empty and has no ceph.conf; refusing to wipe it"
+  if [[ -d $dir && ! -f $dir/ceph.conf && ! -f $dir/$MARKER ]] && [[ -n $(ls -A "$dir" 2>/dev/null) ]]; then
+    die "$dir is not empty and was not made by ceph-dev.sh (no ceph.conf); refusing to wipe it"
   fi
 }
 
@@ -244,12 +245,13 @@ bootstrap() {
   local fsid osd_uuid osd_secret osd_id
   refuse_to_wipe "$CEPH_DEV_DIR"
   cmd_stop
-  rm -rf "$CEPH_DEV_DIR"
-  mkdir -p "$RUN" "$CEPH_DEV_DIR"/{log,keyring,mon,osd,rgw,crash}
-
   if port_in_use "$MON_PORT"; then die "port $MON_PORT (mon) is already in use by something else"; fi
   if port_in_use "$RGW_PORT"; then die "port $RGW_PORT (rgw) is already in use by something else"; fi
 
+  rm -rf "$CEPH_DEV_DIR"
+  mkdir -p "$RUN" "$CEPH_DEV_DIR"/{log,keyring,mon,osd,rgw,crash}
+  # Marks the directory as ours, so a later start may wipe it even if this one dies early.
+  : >"$CEPH_DEV_DIR/$MARKER"
   started=1
   fsid=$(cat /proc/sys/kernel/random/uuid)
   write_conf "$fsid"

@@ -48,19 +48,24 @@ export class ExactSize extends Transform {
 }
 
 /**
- * `body` behind an ExactSize guard, for request bodies: the guard's error destroys the request (so the
- * provider stores nothing) and failure() tells the caller it was a size mismatch, not a network error.
+ * `body` behind an ExactSize guard, for request bodies. A short body would leave the request waiting
+ * for bytes that never come, so any body failure also fires `signal` (pass it to the HTTP client to
+ * abort the request; the provider then stores nothing); failure() tells the caller it was the body,
+ * not the network.
  */
 export function exactBody(
   body: Readable,
   size: number,
   ctx: { driver: DriverName; operation: string; key: string },
-): { stream: Readable; failure: () => unknown } {
+): { stream: Readable; signal: AbortSignal; failure: () => unknown } {
   let failure: unknown;
+  const aborter = new AbortController();
   const stream = pipeline(body, new ExactSize(size, ctx), (e) => {
-    if (e) failure = e;
+    if (!e) return;
+    failure = e;
+    aborter.abort(e);
   });
-  return { stream, failure: () => failure };
+  return { stream, signal: aborter.signal, failure: () => failure };
 }
 
 export function assertSize(size: number, ctx: { driver: DriverName; operation: string; key: string }): void {

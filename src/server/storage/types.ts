@@ -120,9 +120,10 @@ export interface StorageDriver {
      */
     uploadPart(key: string, uploadId: string, partNumber: number, body: Readable, size: number): Promise<{ etag: string }>;
     /**
-     * Assembles the listed parts in partNumber order (gaps allowed, unlisted parts are dropped)
-     * without copying bytes through this process, and ends the upload. A wrong etag or a missing or
-     * too-small part: INVALID_PART. Unknown upload: NOT_FOUND.
+     * Assembles the listed parts in partNumber order (gaps in the numbering are fine) without copying
+     * bytes through this process, and ends the upload. List every part you uploaded: Ceph RGW 16
+     * rejects a subset with InvalidPart. A wrong etag or a missing or too-small part: INVALID_PART.
+     * Unknown upload: NOT_FOUND.
      */
     complete(key: string, uploadId: string, parts: Array<{ partNumber: number; etag: string }>): Promise<PutResult>;
     /** Idempotent: aborting an unknown or already finished upload is not an error. */

@@ -49,8 +49,8 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
   const copyPartBytes = config.copyPartBytes ?? GIB;
   const multipart = createS3Multipart(s3);
 
-  async function putObject(key: string, body: Readable | Buffer, size: number, contentType?: string): Promise<PutResult> {
-    const out = await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: size, ContentType: contentType }));
+  async function putObject(key: string, body: Readable | Buffer, size: number, contentType?: string, abortSignal?: AbortSignal): Promise<PutResult> {
+    const out = await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: size, ContentType: contentType }), { abortSignal });
     return { size, etag: unquote(out.ETag) };
   }
 
@@ -62,7 +62,7 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
       // One streamed PutObject: S3 stores it atomically, and the guard aborts the request on a size mismatch.
       const guarded = exactBody(body, size, { driver: DRIVER, operation: "put", key });
       try {
-        return await putObject(key, guarded.stream, size, contentType);
+        return await putObject(key, guarded.stream, size, contentType, guarded.signal);
       } catch (e) {
         body.destroy();
         throw s3Error(guarded.failure() ?? e, "put", key);

@@ -1,0 +1,414 @@
+import { Readable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isStorageError, type StorageErrorCode } from "~/server/storage/errors";
+import type { StorageDriver } from "~/server/storage/types";
+import { deterministicBytes, deterministicStream, hashStream, readAll, sampleRss, sha256 } from "./storage-data";
+import type { StorageBackend } from "./storage-backends";
+
+// The one behaviour suite every storage driver must pass (tus-node-server style): call
+// defineStorageContract(name, factory) once per backend. Semantics are those written in
+// src/server/storage/types.ts; each test uses its own keys under the backend's prefix.
+
+const MiB = 1024 * 1024;
+export const BIG_OBJECT_BYTES = 256 * MiB;
+export const RSS_GROWTH_LIMIT = 64 * MiB;
+
+export interface ContractTimings {
+  [test: string]: number;
+}
+
+async function expectStorageError(promise: Promise<unknown>, code: StorageErrorCode): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!isStorageError(error)) throw new Error(`expected a StorageError ${code}, got ${error === undefined ? "success" : String(error)}`);
+  expect(error.code).toBe(code);
+}
+
+/** Byte equality by length and digest: vitest's deep toEqual on multi-MiB Buffers takes minutes. */
+function expectBytes(actual: Buffer, expected: Buffer): void {
+  expect({ length: actual.length, sha256: sha256(actual) }).toEqual({ length: expected.length, sha256: sha256(expected) });
+}
+
+const body = (data: Buffer | string) => Readable.from([typeof data === "string" ? Buffer.from(data) : data]);
+
+export function defineStorageContract(name: string, factory: () => Promise<StorageBackend>): void {
+  describe(name, () => {
+    let backend: StorageBackend | undefined;
+    let setupError: unknown;
+    let counter = 0;
+
+    beforeAll(async () => {
+      try {
+        backend = await factory();
+      } catch (e) {
+        setupError = e;
+      }
+    }, 120_000);
+    afterAll(async () => {
+      await backend?.cleanup();
+    }, 120_000);
+
+    /** The driver, or the reason there is none (a missing Ceph fails every test, loudly). */
+    const driver = (): StorageDriver => {
+      if (!backend) throw setupError instanceof Error ? setupError : new Error(`backend setup failed: ${String(setupError)}`);
+      return backend.driver;
+    };
+    const key = (suffix: string) => `${backend?.keyPrefix ?? ""}${++counter}/${suffix}`;
+    const partBytes = () => Math.max(backend?.minPartBytes ?? 1, driver().capabilities.minPartBytes, 64 * 1024);
+
+    it("check() passes against a usable backend", async () => {
+      await driver().check();
+    });
+
+    it("put streams a body and returns its size and etag; head and get agree", async () => {
+      const d = driver();
+      const k = key("object.bin");
+      const data = deterministicBytes(k, 100_000);
+      const put = await d.put(k, body(data), { size: data.length, contentType: "application/x-test" });
+      expect(put.size).toBe(data.length);
+      expect(put.etag).not.toBe("");
+      const head = await d.head(k);
+      expect(head).not.toBeNull();
+      expect(head?.size).toBe(data.length);
+      expect(head?.etag).toBe(put.etag);
+      expect(head?.lastModified.getTime()).toBeGreaterThan(Date.now() - 10 * 60_000);
+      if (head?.contentType !== undefined) expect(head.contentType).toBe("application/x-test");
+      const got = await d.get(k);
+      expect(got).not.toBeNull();
+      expect(sha256(await readAll(got as Readable))).toBe(sha256(data));
+    });
+
+    it("put without a size streams too, and an empty body is an empty object", async () => {
+      const d = driver();
+      const k = key("unsized.bin");
+      const stream = deterministicStream(k, 3 * MiB + 17, 64 * 1024);
+      const put = await d.put(k, stream);
+      expect(put.size).toBe(3 * MiB + 17);
+      expect(await hashStream((await d.get(k)) as Readable)).toEqual({ size: 3 * MiB + 17, sha256: stream.sha256() });
+
+      const empty = key("empty");
+      expect((await d.put(empty, Readable.from([]), { size: 0 })).size).toBe(0);
+      expect((await d.head(empty))?.size).toBe(0);
+      expect((await readAll((await d.get(empty)) as Readable)).length).toBe(0);
+      expect((await d.put(key("empty-unsized"), Readable.from([]))).size).toBe(0);
+    });
+
+    it("put without a size above one part goes multipart and reads back intact", async () => {
+      const d = driver();
+      const k = key("unsized-multipart.bin");
+      const size = 12 * MiB + 3;
+      const stream = deterministicStream(k, size);
+      const put = await d.put(k, stream);
+      expect(put.size).toBe(size);
+      const head = await d.head(k);
+      expect(head?.size).toBe(size);
+      expect(head?.etag).toBe(put.etag);
+      expect(await hashStream((await d.get(k)) as Readable)).toEqual({ size, sha256: stream.sha256() });
+    });
+
+    it("a body shorter or longer than its declared size fails and stores nothing", async () => {
+      const d = driver();
+      const short = key("short");
+      await expectStorageError(d.put(short, body("12345"), { size: 10 }), "INVALID_ARGUMENT");
+      expect(await d.head(short)).toBeNull();
+      const long = key("long");
+      await expectStorageError(d.put(long, body("1234567890"), { size: 4 }), "INVALID_ARGUMENT");
+      expect(await d.head(long)).toBeNull();
+    });
+
+    it("put replaces an object, and the etag changes with the content", async () => {
+      const d = driver();
+      const k = key("replaced");
+      const first = await d.put(k, body("first version"), { size: 13 });
+      const second = await d.put(k, body("the second version"), { size: 18 });
+      expect(second.etag).not.toBe(first.etag);
+      expect((await readAll((await d.get(k)) as Readable)).toString()).toBe("the second version");
+      expect((await d.head(k))?.etag).toBe(second.etag);
+    });
+
+    it("a missing object is null for get, head, ranged get and copy; delete is idempotent", async () => {
+      const d = driver();
+      const k = key("never-written");
+      expect(await d.get(k)).toBeNull();
+      expect(await d.get(k, { start: 0, end: 9 })).toBeNull();
+      expect(await d.get(k, { suffixLength: 4 })).toBeNull();
+      expect(await d.head(k)).toBeNull();
+      expect(await d.copy(k, key("copy-of-nothing"))).toBeNull();
+      await d.delete(k);
+      const written = key("deleted-twice");
+      await d.put(written, body("x"), { size: 1 });
+      await d.delete(written);
+      await d.delete(written);
+      expect(await d.head(written)).toBeNull();
+      expect(await d.get(written)).toBeNull();
+    });
+
+    it("list yields exactly the objects under a prefix, with sizes", async () => {
+      const d = driver();
+      const base = key("list/");
+      const names = ["a.txt", "b/c.txt", "b/d/e.txt", "bb.txt", "z"];
+      for (const [i, n] of names.entries()) await d.put(base + n, body("x".repeat(i + 1)), { size: i + 1 });
+      const all = [];
+      for await (const item of d.list(base)) all.push(item);
+      expect(all.sort((a, b) => (a.key < b.key ? -1 : 1))).toEqual(names.map((n, i) => ({ key: base + n, size: i + 1 })));
+      const bs = [];
+      for await (const item of d.list(`${base}b`)) bs.push(item.key);
+      expect(bs.sort()).toEqual([`${base}b/c.txt`, `${base}b/d/e.txt`, `${base}bb.txt`]);
+      const none = [];
+      for await (const item of d.list(`${base}nothing-here/`)) none.push(item);
+      expect(none).toEqual([]);
+    });
+
+    it("copy duplicates an object server-side and leaves the source intact", async () => {
+      const d = driver();
+      const src = key("copy-src.bin");
+      const dst = key("copy/dst.bin");
+      const data = deterministicBytes(src, 300_000);
+      await d.put(src, body(data), { size: data.length });
+      const copied = await d.copy(src, dst);
+      expect(copied?.size).toBe(data.length);
+      expect((await d.head(dst))?.etag).toBe(copied?.etag);
+      expect(sha256(await readAll((await d.get(dst)) as Readable))).toBe(sha256(data));
+      expect(sha256(await readAll((await d.get(src)) as Readable))).toBe(sha256(data));
+    });
+
+    it("copy of an object above the single-copy limit (multipart copy) is intact", async () => {
+      const d = driver();
+      const src = key("big-copy-src.bin");
+      const size = 11 * MiB + 5;
+      const stream = deterministicStream(src, size);
+      await d.put(src, stream, { size });
+      const dst = key("big-copy-dst.bin");
+      const copied = await d.copy(src, dst);
+      expect(copied?.size).toBe(size);
+      expect((await d.head(dst))?.etag).toBe(copied?.etag);
+      expect(await hashStream((await d.get(dst)) as Readable)).toEqual({ size, sha256: stream.sha256() });
+    });
+
+    it("byte ranges: closed, open (start-), suffix (-n), clamped; unsatisfiable and malformed ranges fail", async () => {
+      const d = driver();
+      const k = key("ranges.bin");
+      const data = deterministicBytes(k, 1000);
+      await d.put(k, body(data), { size: 1000 });
+      const read = async (range: Parameters<StorageDriver["get"]>[1]) => readAll((await d.get(k, range)) as Readable);
+      expect(await read({ start: 10, end: 19 })).toEqual(data.subarray(10, 20));
+      expect(await read({ start: 0, end: 0 })).toEqual(data.subarray(0, 1));
+      expect(await read({ start: 990 })).toEqual(data.subarray(990));
+      expect(await read({ start: 999 })).toEqual(data.subarray(999));
+      expect(await read({ suffixLength: 7 })).toEqual(data.subarray(993));
+      expect(await read({ start: 500, end: 5000 })).toEqual(data.subarray(500));
+      expect(await read({ suffixLength: 5000 })).toEqual(data);
+      await expectStorageError(d.get(k, { start: 1000 }), "RANGE_NOT_SATISFIABLE");
+      await expectStorageError(d.get(k, { start: 5000, end: 6000 }), "RANGE_NOT_SATISFIABLE");
+      await expectStorageError(d.get(k, { start: 20, end: 10 }), "INVALID_ARGUMENT");
+      await expectStorageError(d.get(k, { start: -1 }), "INVALID_ARGUMENT");
+      await expectStorageError(d.get(k, { suffixLength: 0 }), "INVALID_ARGUMENT");
+      await expectStorageError(d.get(k, { start: 1.5 }), "INVALID_ARGUMENT");
+      const empty = key("empty-ranges");
+      await d.put(empty, Readable.from([]), { size: 0 });
+      await expectStorageError(d.get(empty, { start: 0 }), "RANGE_NOT_SATISFIABLE");
+      await expectStorageError(d.get(empty, { suffixLength: 1 }), "RANGE_NOT_SATISFIABLE");
+    });
+
+    it("multipart: parts uploaded out of order, listed, completed in any order; ranges across part boundaries", async () => {
+      const d = driver();
+      const k = key("multipart.bin");
+      const p = partBytes();
+      const sizes = [p, p, Math.floor(p / 3) + 1];
+      const parts = sizes.map((s, i) => deterministicBytes(`${k}#${i + 1}`, s));
+      const whole = Buffer.concat(parts);
+      const { uploadId } = await d.multipart.create(k, { contentType: "application/x-parts" });
+      const etags = new Map<number, string>();
+      for (const n of [3, 1, 2]) {
+        const data = parts[n - 1] as Buffer;
+        etags.set(n, (await d.multipart.uploadPart(k, uploadId, n, body(data), data.length)).etag);
+      }
+      expect(await d.head(k)).toBeNull(); // nothing visible before complete
+      expect(await d.multipart.listParts(k, uploadId)).toEqual(
+        [1, 2, 3].map((n) => ({ partNumber: n, etag: etags.get(n), size: sizes[n - 1] })),
+      );
+      const done = await d.multipart.complete(k, uploadId, [2, 3, 1].map((n) => ({ partNumber: n, etag: etags.get(n) as string })));
+      expect(done.size).toBe(whole.length);
+      const head = await d.head(k);
+      expect(head?.size).toBe(whole.length);
+      expect(head?.etag).toBe(done.etag);
+      expect(sha256(await readAll((await d.get(k)) as Readable))).toBe(sha256(whole));
+      const across = await readAll((await d.get(k, { start: p - 10, end: 2 * p + 9 })) as Readable);
+      expectBytes(across, whole.subarray(p - 10, 2 * p + 10));
+      expectBytes(await readAll((await d.get(k, { suffixLength: (sizes[2] as number) + 5 })) as Readable), whole.subarray(2 * p - 5));
+      expect(await d.multipart.listParts(k, uploadId)).toBeNull(); // the upload is over
+    });
+
+    it("multipart with a fixed partSize: in-place parts, a short last part, a re-uploaded part", async () => {
+      const d = driver();
+      const k = key("fixed-parts.bin");
+      const p = partBytes();
+      const { uploadId } = await d.multipart.create(k, { partSize: p });
+      const parts = [deterministicBytes(`${k}#1`, p), deterministicBytes(`${k}#2`, p), deterministicBytes(`${k}#3`, 1234)];
+      const stale = deterministicBytes(`${k}#2-stale`, p);
+      await d.multipart.uploadPart(k, uploadId, 2, body(stale), stale.length);
+      const etags: string[] = [];
+      for (const n of [3, 2, 1]) {
+        const data = parts[n - 1] as Buffer;
+        etags[n - 1] = (await d.multipart.uploadPart(k, uploadId, n, body(data), data.length)).etag;
+      }
+      const listed = await d.multipart.listParts(k, uploadId);
+      expect(listed?.map((x) => [x.partNumber, x.size, x.etag])).toEqual([
+        [1, p, etags[0]],
+        [2, p, etags[1]],
+        [3, 1234, etags[2]],
+      ]);
+      const done = await d.multipart.complete(k, uploadId, etags.map((etag, i) => ({ partNumber: i + 1, etag })));
+      expect(done.size).toBe(2 * p + 1234);
+      expect(sha256(await readAll((await d.get(k)) as Readable))).toBe(sha256(Buffer.concat(parts)));
+    });
+
+    it("multipart with gaps in the part numbers assembles the parts in number order", async () => {
+      const d = driver();
+      const k = key("gaps.bin");
+      const p = partBytes();
+      const { uploadId } = await d.multipart.create(k, { partSize: p });
+      const one = deterministicBytes(`${k}#1`, p);
+      const three = deterministicBytes(`${k}#3`, p);
+      const five = deterministicBytes(`${k}#5`, 10);
+      const e5 = await d.multipart.uploadPart(k, uploadId, 5, body(five), 10);
+      const e3 = await d.multipart.uploadPart(k, uploadId, 3, body(three), p);
+      const e1 = await d.multipart.uploadPart(k, uploadId, 1, body(one), p);
+      const done = await d.multipart.complete(k, uploadId, [
+        { partNumber: 3, etag: e3.etag },
+        { partNumber: 5, etag: e5.etag },
+        { partNumber: 1, etag: e1.etag },
+      ]);
+      expect(done.size).toBe(2 * p + 10);
+      expect(sha256(await readAll((await d.get(k)) as Readable))).toBe(sha256(Buffer.concat([one, three, five])));
+      expectBytes(await readAll((await d.get(k, { start: p - 3, end: p + 2 })) as Readable), Buffer.concat([one.subarray(p - 3), three.subarray(0, 3)]));
+    });
+
+    it("multipart: a wrong etag is INVALID_PART; abort ends the upload; abort is idempotent", async () => {
+      const d = driver();
+      const k = key("aborted.bin");
+      const { uploadId } = await d.multipart.create(k);
+      const data = deterministicBytes(k, 1000);
+      const part = await d.multipart.uploadPart(k, uploadId, 1, body(data), data.length);
+      await expectStorageError(d.multipart.complete(k, uploadId, [{ partNumber: 1, etag: `${part.etag}0` }]), "INVALID_PART");
+      await expectStorageError(d.multipart.complete(k, uploadId, [{ partNumber: 2, etag: part.etag }]), "INVALID_PART");
+      expect((await d.multipart.listParts(k, uploadId))?.length).toBe(1);
+      await d.multipart.abort(k, uploadId);
+      expect(await d.multipart.listParts(k, uploadId)).toBeNull();
+      await d.multipart.abort(k, uploadId);
+      await expectStorageError(d.multipart.uploadPart(k, uploadId, 2, body(data), data.length), "NOT_FOUND");
+      await expectStorageError(d.multipart.complete(k, uploadId, [{ partNumber: 1, etag: part.etag }]), "NOT_FOUND");
+      expect(await d.head(k)).toBeNull();
+      expect(await d.multipart.listParts(k, "0123456789abcdef0123456789abcdef")).toBeNull();
+      await d.multipart.abort(k, "0123456789abcdef0123456789abcdef");
+    });
+
+    it("multipart rejects bad part numbers and a part body of the wrong size", async () => {
+      const d = driver();
+      const k = key("bad-parts.bin");
+      const { uploadId } = await d.multipart.create(k);
+      await expectStorageError(d.multipart.uploadPart(k, uploadId, 0, body("x"), 1), "INVALID_ARGUMENT");
+      await expectStorageError(d.multipart.uploadPart(k, uploadId, d.capabilities.maxParts + 1, body("x"), 1), "INVALID_ARGUMENT");
+      await expectStorageError(d.multipart.uploadPart(k, uploadId, 1, body("abc"), 5), "INVALID_ARGUMENT");
+      await expectStorageError(d.multipart.complete(k, uploadId, []), "INVALID_ARGUMENT");
+      await d.multipart.abort(k, uploadId);
+    });
+
+    it("keys with spaces, unicode and URL-special characters work everywhere", async () => {
+      const d = driver();
+      const k = key("dir with space/ünïcødé 文件 +&=?#%.txt");
+      const put = await d.put(k, body("unicode body"), { size: 12 });
+      expect((await d.head(k))?.etag).toBe(put.etag);
+      expect((await readAll((await d.get(k)) as Readable)).toString()).toBe("unicode body");
+      const listed = [];
+      for await (const item of d.list(k.slice(0, k.lastIndexOf("/") + 1))) listed.push(item.key);
+      expect(listed).toEqual([k]);
+      const target = `${k}.copy ü`;
+      expect((await d.copy(k, target))?.size).toBe(12);
+      await d.delete(k);
+      expect(await d.head(k)).toBeNull();
+      expect((await d.head(target))?.size).toBe(12);
+    });
+
+    it("invalid keys and prefixes are INVALID_KEY before any I/O", async () => {
+      const d = driver();
+      for (const bad of ["", "/abs", "a//b", "../x", "a/../b", "a/./b", "trailing/", "nul\u0000", "tab\tkey", "back\\slash", "x".repeat(600)]) {
+        await expectStorageError(d.put(bad, body("x"), { size: 1 }), "INVALID_KEY");
+        await expectStorageError(d.get(bad), "INVALID_KEY");
+        await expectStorageError(d.head(bad), "INVALID_KEY");
+        await expectStorageError(d.delete(bad), "INVALID_KEY");
+      }
+      await expectStorageError((async () => {
+        for await (const _ of d.list("../")) void _;
+      })(), "INVALID_KEY");
+    });
+
+    it("concurrent puts to one key leave exactly one of the bodies, intact", async () => {
+      const d = driver();
+      const k = key("contended.bin");
+      const bodies = Array.from({ length: 6 }, (_, i) => deterministicBytes(`${k}#${i}`, 512 * 1024 + i));
+      const results = await Promise.all(bodies.map((b) => d.put(k, body(b), { size: b.length })));
+      const stored = await readAll((await d.get(k)) as Readable);
+      const winner = bodies.findIndex((b) => sha256(b) === sha256(stored));
+      expect(winner).toBeGreaterThanOrEqual(0);
+      expect((await d.head(k))?.etag).toBe(results[winner]?.etag);
+    });
+
+    it("presignGet: a URL fetch() can download (with the download name), tampering gives 403", async () => {
+      const d = driver();
+      const k = key("presigned.bin");
+      const data = deterministicBytes(k, 4096);
+      await d.put(k, body(data), { size: data.length });
+      const url = await d.presignGet(k, { expiresInSeconds: 120, downloadName: "Bericht Ü 2024 \"final\".pdf", contentType: "application/pdf" });
+      if (!d.capabilities.presign) {
+        expect(url).toBeNull();
+        return;
+      }
+      expect(url).toMatch(/^https?:\/\//);
+      const ok = await fetch(url as string);
+      expect(ok.status).toBe(200);
+      expectBytes(Buffer.from(await ok.arrayBuffer()), data);
+      expect(ok.headers.get("content-type")).toBe("application/pdf");
+      const disposition = ok.headers.get("content-disposition") ?? "";
+      expect(disposition).toContain("attachment");
+      expect(disposition).toContain("filename*=UTF-8''Bericht%20%C3%9C%202024%20%22final%22.pdf");
+      const u = new URL(url as string);
+      u.pathname = u.pathname.replace(/presigned\.bin$/, "presigned.bim");
+      const otherKey = await fetch(u);
+      expect(otherKey.status).toBe(403);
+      await otherKey.arrayBuffer();
+      const v = new URL(url as string);
+      const sigParam = v.searchParams.has("X-Amz-Signature") ? "X-Amz-Signature" : "Signature";
+      const sig = v.searchParams.get(sigParam) as string;
+      v.searchParams.set(sigParam, (sig[0] === "A" ? "B" : "A") + sig.slice(1));
+      const badSig = await fetch(v);
+      expect(badSig.status).toBe(403);
+      await badSig.arrayBuffer();
+    });
+
+    it(`a ${BIG_OBJECT_BYTES / MiB} MiB object streams in and out with flat memory`, async () => {
+      const d = driver();
+      const k = key("big.bin");
+      global.gc?.();
+      const rss = sampleRss();
+      const source = deterministicStream(k, BIG_OBJECT_BYTES, 1 * MiB);
+      const started = performance.now();
+      const put = await d.put(k, source, { size: BIG_OBJECT_BYTES });
+      const putMs = performance.now() - started;
+      const readStarted = performance.now();
+      const back = await hashStream((await d.get(k)) as Readable);
+      const getMs = performance.now() - readStarted;
+      const memory = rss.stop();
+      expect(put.size).toBe(BIG_OBJECT_BYTES);
+      expect(back).toEqual({ size: BIG_OBJECT_BYTES, sha256: source.sha256() });
+      console.info(
+        `[storage-contract] ${name}: 256 MiB put ${(putMs / 1000).toFixed(2)} s, get ${(getMs / 1000).toFixed(2)} s, ` +
+          `RSS growth ${(memory.growth / MiB).toFixed(1)} MiB (baseline ${(memory.baseline / MiB).toFixed(0)} MiB)`,
+      );
+      expect(memory.growth).toBeLessThan(RSS_GROWTH_LIMIT);
+      await d.delete(k);
+    }, 180_000);
+  });
+}
