@@ -31,6 +31,8 @@ TIMEOUT=${CEPH_DEV_TIMEOUT:-120}
 REGION=us-east-1
 
 log() { printf 'ceph-dev: %s\n' "$*" >&2; }
+START_TIME=${EPOCHREALTIME:-$SECONDS}
+elapsed() { awk -v a="$START_TIME" -v b="${EPOCHREALTIME:-$SECONDS}" 'BEGIN { printf "%.1fs", b - a }'; }
 die() { log "error: $*"; exit 1; }
 
 case "$OBJECTSTORE" in memstore | bluestore) ;; *) die "CEPH_DEV_OBJECTSTORE must be memstore or bluestore" ;; esac
@@ -266,7 +268,7 @@ bootstrap() {
   ceph-mon -c "$CONF" --mkfs -i a --monmap "$CEPH_DEV_DIR/monmap" --keyring "$k/mon.keyring" >&2
   spawn mon ceph-mon -c "$CONF" -i a -f
   wait_for "the mon" mon mon_answers
-  log "mon: up after ${SECONDS}s"
+  log "mon: up after $(elapsed)"
 
   osd_uuid=$(cat /proc/sys/kernel/random/uuid)
   osd_secret=$(ceph-authtool --gen-print-key)
@@ -280,12 +282,12 @@ bootstrap() {
     { tail -n 25 "$CEPH_DEV_DIR/log/osd.out" >&2; die "ceph-osd --mkfs failed"; }
   spawn osd ceph-osd -c "$CONF" -i 0 -f
   wait_for "the OSD to be up and in" osd osd_up_and_in
-  log "osd: up and in after ${SECONDS}s ($OBJECTSTORE)"
+  log "osd: up and in after $(elapsed) ($OBJECTSTORE)"
 
   ceph_cli auth get-or-create client.rgw.a mon 'allow rw' osd 'allow rwx' -o "$k/client.rgw.a.keyring" >&2
   spawn rgw radosgw -c "$CONF" -n client.rgw.a -f
   wait_for "RGW to answer on 127.0.0.1:$RGW_PORT" rgw rgw_status
-  log "rgw: answering after ${SECONDS}s"
+  log "rgw: answering after $(elapsed)"
 
   timeout 60 radosgw-admin -c "$CONF" user create --uid=test --display-name="filestore tests" \
     --access-key="$ACCESS_KEY" --secret-key="$SECRET_KEY" >/dev/null
@@ -301,7 +303,7 @@ AWS_SECRET_ACCESS_KEY=$SECRET_KEY
 AWS_REGION=$REGION
 CEPH_CONF=$CONF
 EOF
-  log "ready in ${SECONDS}s"
+  log "ready in $(elapsed)"
 }
 
 on_exit() {
