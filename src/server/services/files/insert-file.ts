@@ -1,4 +1,4 @@
-import type { Db } from "~/server/db/client";
+import { db, type Db } from "~/server/db/client";
 import { Prisma } from "~/server/db/generated/client";
 import { DomainError } from "~/server/errors";
 import { entryDtoInclude, type EntryWithBlob } from "~/server/services/entry-dto";
@@ -104,6 +104,39 @@ export async function insertFileEntry(txIn: AnyTx, input: InsertFileInput): Prom
       }
       n = await nextFreeSuffix(tx, input.ownerId, parentKey, input.name, n + 1);
       candidate = alternativeName(input.name, n);
+    }
+  }
+}
+
+/** Prisma codes for a transaction InnoDB rolled back (deadlock, lock wait timeout, write conflict). */
+function isRetryable(e: unknown): boolean {
+  if (!(e instanceof Prisma.PrismaClientKnownRequestError)) return false;
+  if (e.code === "P2034") return true;
+  // Two first-time commits of the same new content race on Blob.sha256: the retry finds the row.
+  if (e.code === "P2002") return JSON.stringify(e.meta ?? {}).includes("sha256");
+  return false;
+}
+
+/**
+ * Runs `fn` in a transaction, again (up to `attempts` times, with jittered backoff) when InnoDB
+ * rolled it back: concurrent inserts of one name into one folder deadlock on the unique key's gap
+ * locks, and a deadlock ends the whole transaction, so the retry must be of the whole of it. `fn`
+ * must only touch the database (it may run more than once).
+ */
+export async function withTxRetry<T>(
+  fn: (tx: Prisma.TransactionClient) => Promise<T>,
+  options: { attempts?: number; timeout?: number; maxWait?: number } = {},
+): Promise<T> {
+  const attempts = options.attempts ?? 5;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.$transaction((tx) => fn(tx as unknown as Prisma.TransactionClient), {
+        timeout: options.timeout ?? 15_000,
+        maxWait: options.maxWait ?? 5_000,
+      });
+    } catch (e) {
+      if (attempt >= attempts || !isRetryable(e)) throw e;
+      await new Promise((r) => setTimeout(r, 10 * 2 ** attempt + Math.random() * 20));
     }
   }
 }

@@ -50,6 +50,15 @@ export class Meter extends Transform {
   spoolFailed = false;
   private readonly hash = createHash("sha256");
 
+  /** Sets (or tightens) the upper bound once it is known; fails at once if already past it. */
+  limit(bytes: number, error: () => DomainError): void {
+    this.options.max = { bytes, error };
+    if (this.bytes > bytes) {
+      this.failure = error();
+      this.destroy(this.failure);
+    }
+  }
+
   constructor(private readonly options: MeterOptions) {
     super({ highWaterMark: 64 * 1024 });
     options.spool?.on("error", () => {
@@ -124,7 +133,7 @@ export function feed(body: Readable, sink: NodeJS.WritableStream & { destroy(err
   body.once("aborted", onAbort);
   body.once("close", onClose);
   signal.addEventListener("abort", onAbort, { once: true });
-  if (signal.aborted) onAbort();
+  if (signal.aborted || (body.destroyed && !body.readableEnded)) onAbort();
   body.pipe(sink);
   return () => {
     body.off("error", onGone);

@@ -8,7 +8,8 @@ import { blobStorage } from "~/server/services/blobs";
 import { chunkSource, isMultipart, Meter, parseContentDigest } from "./body";
 import { CLAIM_HEARTBEAT_MS, CLAIM_STALE_MS, sessionTtlMs } from "./limits";
 import { abandonChunk, chunkMissed, chunkRecorded, planChunk, type HashPlan } from "./live-hash";
-import { assertOpen, chunkLength, createMultipart, loadOwnedSession } from "./sessions";
+import { chunkLength } from "./plan";
+import { assertOpen, createMultipart, loadOwnedSession } from "./sessions";
 import { storageError } from "./storage-errors";
 
 // PUT /api/uploads/{uploadId}/chunks/{index}: one chunk's bytes, streamed straight into the

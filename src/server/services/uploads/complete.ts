@@ -6,7 +6,7 @@ import type { UploadSession } from "~/server/db/generated/client";
 import { DomainError } from "~/server/errors";
 import { blobStorage, commitBlob } from "~/server/services/blobs";
 import { entryDtoInclude, toEntryDto, type EntryDto } from "~/server/services/entry-dto";
-import { insertFileEntry } from "~/server/services/files/insert-file";
+import { insertFileEntry, withTxRetry } from "~/server/services/files/insert-file";
 import { commitReserved } from "~/server/services/quota";
 import { isStorageError, type StorageDriver } from "~/server/storage";
 import { dropLiveHash, settledDigest } from "./live-hash";
@@ -151,7 +151,7 @@ export async function completeUpload(actor: Actor, uploadId: string): Promise<{ 
       });
     }
 
-    const result = await db.$transaction(async (tx) => {
+    const result = await withTxRetry(async (tx) => {
       const { blob, created } = await commitBlob(tx, {
         sha256: digest,
         size,

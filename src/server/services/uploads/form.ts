@@ -5,7 +5,7 @@ import { db } from "~/server/db/client";
 import { DomainError } from "~/server/errors";
 import { commitBlob } from "~/server/services/blobs";
 import { toEntryDto, type EntryDto } from "~/server/services/entry-dto";
-import { assertParentFolder, insertFileEntry } from "~/server/services/files/insert-file";
+import { assertParentFolder, insertFileEntry, withTxRetry } from "~/server/services/files/insert-file";
 import { nameProblem } from "~/server/services/names";
 import { chargeUsed } from "~/server/services/quota";
 import { getStorage, type StorageDriver } from "~/server/storage";
@@ -59,6 +59,7 @@ async function stageFile(
   name: string,
   declaredType: string,
   file: Readable,
+  meter: Meter,
   room: number,
   staged: Staged[],
 ): Promise<void> {
@@ -82,9 +83,7 @@ async function stageFile(
       expiresAt: new Date(Date.now() + sessionTtlMs()),
     },
   });
-  const meter = new Meter({ max: { bytes: room, error: overQuota } });
-  file.once("error", (e) => meter.destroy(e));
-  file.pipe(meter);
+  meter.limit(room, overQuota);
   try {
     await storage.put(key, meter, { contentType: mime });
   } catch (e) {
@@ -152,8 +151,14 @@ export async function uploadForm(actor: Actor, req: FormRequest): Promise<EntryD
       const first = !sawFile;
       sawFile = true;
       const name = info.filename ?? "";
+      // Piped at once, so an error of the part (client gone, form cut) always reaches the meter;
+      // the meter's bound (free quota) is set once known, before storage reads from it.
+      const meter = new Meter({});
+      file.once("error", (e) => meter.destroy(e));
+      file.pipe(meter);
       work = work.then(async () => {
         if (failure) {
+          meter.destroy();
           file.resume();
           return;
         }
@@ -165,9 +170,11 @@ export async function uploadForm(actor: Actor, req: FormRequest): Promise<EntryD
           }
           const problem = nameProblem(name);
           if (problem) throw new DomainError("BAD_REQUEST", `File name ${JSON.stringify(name)}: ${problem}`);
-          await stageFile(storage, actor, parentId, name, info.mimeType, file, room, staged);
+          await stageFile(storage, actor, parentId, name, info.mimeType, file, meter, room, staged);
           room -= staged[staged.length - 1]!.size;
         } catch (e) {
+          meter.destroy();
+          file.unpipe(meter);
           file.resume();
           fail(e);
         }
@@ -195,7 +202,7 @@ export async function uploadForm(actor: Actor, req: FormRequest): Promise<EntryD
 
   let results: Array<{ entry: Parameters<typeof toEntryDto>[0]; created: boolean; key: string }>;
   try {
-    results = await db.$transaction(async (tx) => {
+    results = await withTxRetry(async (tx) => {
       const out = [];
       for (const s of staged) {
         const { blob, created } = await commitBlob(tx, { sha256: s.sha256, size: s.size, driver: storage.name, storageKey: s.key });

@@ -5,7 +5,7 @@ import { db } from "~/server/db/client";
 import { DomainError } from "~/server/errors";
 import { blobStorage, retainBlob } from "~/server/services/blobs";
 import { entryDtoInclude, toEntryDto, type EntryDto } from "~/server/services/entry-dto";
-import { insertFileEntry } from "~/server/services/files/insert-file";
+import { insertFileEntry, withTxRetry } from "~/server/services/files/insert-file";
 import { commitReserved } from "~/server/services/quota";
 import type { Blob } from "~/server/db/generated/client";
 import { parseRanges, type ChallengeRange } from "./challenge";
@@ -75,7 +75,7 @@ export async function proveUpload(actor: Actor, input: ProveInput): Promise<{ fi
   if (!expected) throw wrong("The content is no longer available for instant upload");
   if (!timingSafeEqual(expected, Buffer.from(input.proof, "hex"))) throw wrong("Wrong proof");
 
-  const entry = await db.$transaction(async (tx) => {
+  const entry = await withTxRetry(async (tx) => {
     // The blob is referenced before the session completes; retainBlob refuses a blob being collected.
     await retainBlob(tx, blob.id);
     const open = await tx.$executeRaw`

@@ -8,10 +8,11 @@ import { blobStorage, findReadyBlob } from "~/server/services/blobs";
 import { assertParentFolder } from "~/server/services/files/insert-file";
 import { entryName } from "~/server/services/names";
 import { release, reserve } from "~/server/services/quota";
-import { getStorage, type DriverCapabilities, type StorageDriver } from "~/server/storage";
+import { getStorage, type StorageDriver } from "~/server/storage";
 import { issueChallenge, type Challenge } from "./challenge";
 import { uploadObjectKey } from "./keys";
-import { defaultChunkBytes, MAX_CHUNK_BYTES, MiB, MIN_CHUNK_BYTES, sessionTtlMs, throttles } from "./limits";
+import { MAX_CHUNK_BYTES, MIN_CHUNK_BYTES, sessionTtlMs, throttles } from "./limits";
+import { planChunks } from "./plan";
 import { dropLiveHash, setDigestSink } from "./live-hash";
 import { storageError } from "./storage-errors";
 import { hitThrottle } from "./throttle";
@@ -40,28 +41,6 @@ export type InitResult =
 
 export function newUploadId(): string {
   return randomBytes(16).toString("base64url");
-}
-
-/**
- * The chunk size for a file on a backend: the client's wish (default 8 MiB), raised to the
- * backend's smallest part (S3: 5 MiB) and so that the parts fit its part count limit. Never above
- * 64 MiB: a file that would need bigger chunks is refused.
- */
-export function planChunks(size: number, requested: number | undefined, caps: DriverCapabilities): { chunkSize: number; chunkCount: number } {
-  let chunkSize = Math.max(requested ?? defaultChunkBytes(), caps.minPartBytes, MIN_CHUNK_BYTES);
-  if (size > 0 && Math.ceil(size / chunkSize) > caps.maxParts) {
-    chunkSize = Math.ceil(size / caps.maxParts / MiB) * MiB;
-  }
-  if (chunkSize > MAX_CHUNK_BYTES || chunkSize > caps.maxPartBytes) {
-    throw new DomainError("BAD_REQUEST", `A file of ${size} bytes is too large for a chunked upload to this drive`);
-  }
-  return { chunkSize, chunkCount: size === 0 ? 0 : Math.ceil(size / chunkSize) };
-}
-
-/** Bytes of chunk `index` (the last one may be short). */
-export function chunkLength(session: Pick<UploadSession, "size" | "chunkSize" | "chunkCount">, index: number): number {
-  const size = Number(session.size);
-  return index < session.chunkCount - 1 ? session.chunkSize : size - index * session.chunkSize;
 }
 
 /** The caller's chunked session, whatever its state; NOT_FOUND for anyone else's. */
