@@ -65,8 +65,8 @@ export async function releaseBlob(txIn: AnyTx, blobId: string, by = 1): Promise<
 
 /** Queues a collection run in the same transaction (after purges that dropped blobs to 0). */
 export async function scheduleBlobCollection(txIn: AnyTx, reason: string): Promise<void> {
-  const tx = asTx(txIn);
-  await enqueueJob(tx, "blob.collect.v1", { reason: reason.slice(0, 64) });
+  // Same object either way; enqueueJob names the transaction type its own way.
+  await enqueueJob(txIn as Parameters<typeof enqueueJob>[0], "blob.collect.v1", { reason: reason.slice(0, 64) });
 }
 
 export interface CommittedBlob {
