@@ -15,10 +15,10 @@ async function user() {
 }
 afterAll(() => cleanupDriveUsers(users));
 
-type ListArgs = Parameters<TestUser["caller"]["file"]["list"]>[0];
+type ListArgs = Exclude<Parameters<TestUser["caller"]["file"]["list"]>[0], void | undefined>;
 
 /** Every page of a listing, following nextCursor. */
-async function listAll(u: TestUser, args: NonNullable<ListArgs>, between?: (page: number) => Promise<void>) {
+async function listAll(u: TestUser, args: ListArgs, between?: (page: number) => Promise<void>) {
   const items: EntryDto[] = [];
   let cursor: string | null = null;
   for (let page = 0; page < 10_000; page++) {
