@@ -2,7 +2,7 @@ import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isStorageError, type StorageErrorCode } from "~/server/storage/errors";
 import type { StorageDriver } from "~/server/storage/types";
-import { deterministicBytes, deterministicStream, hashStream, readAll, sampleRss, sha256 } from "./storage-data";
+import { deterministicBytes, deterministicStream, everyBytes, hashStream, readAll, sampleRss, sha256 } from "./storage-data";
 import type { StorageBackend } from "./storage-backends";
 
 // The one behaviour suite every storage driver must pass (tus-node-server style): call
@@ -391,23 +391,31 @@ export function defineStorageContract(name: string, factory: () => Promise<Stora
     it(`a ${BIG_OBJECT_BYTES / MiB} MiB object streams in and out with flat memory`, async () => {
       const d = driver();
       const k = key("big.bin");
-      global.gc?.();
+      // Warm up first (lazy module loading, connection pools, allocator arenas), so the baseline is
+      // steady state and the growth is what the 256 MiB transfer itself holds.
+      const warm = key("warm-up.bin");
+      await d.put(warm, deterministicStream(warm, 16 * MiB, 1 * MiB), { size: 16 * MiB });
+      await hashStream((await d.get(warm)) as Readable);
+      await d.delete(warm);
       const rss = sampleRss();
       const source = deterministicStream(k, BIG_OBJECT_BYTES, 1 * MiB);
       const started = performance.now();
-      const put = await d.put(k, source, { size: BIG_OBJECT_BYTES });
+      const put = await d.put(k, source.pipe(everyBytes(32 * MiB, rss.checkpoint)), { size: BIG_OBJECT_BYTES });
       const putMs = performance.now() - started;
       const readStarted = performance.now();
-      const back = await hashStream((await d.get(k)) as Readable);
+      const back = await hashStream(((await d.get(k)) as Readable).pipe(everyBytes(32 * MiB, rss.checkpoint)));
       const getMs = performance.now() - readStarted;
       const memory = rss.stop();
       expect(put.size).toBe(BIG_OBJECT_BYTES);
       expect(back).toEqual({ size: BIG_OBJECT_BYTES, sha256: source.sha256() });
       console.info(
         `[storage-contract] ${name}: 256 MiB put ${(putMs / 1000).toFixed(2)} s, get ${(getMs / 1000).toFixed(2)} s, ` +
-          `RSS growth ${(memory.growth / MiB).toFixed(1)} MiB (baseline ${(memory.baseline / MiB).toFixed(0)} MiB)`,
+          `RSS growth ${(memory.liveGrowth / MiB).toFixed(1)} MiB after GC / ${(memory.rawPeakGrowth / MiB).toFixed(1)} MiB raw peak ` +
+          `(baseline ${(memory.baseline / MiB).toFixed(0)} MiB)`,
       );
-      expect(memory.growth).toBeLessThan(RSS_GROWTH_LIMIT);
+      expect(memory.liveGrowth).toBeLessThan(RSS_GROWTH_LIMIT);
+      // Garbage Buffers count until V8 collects them; even so, nowhere near the object's size.
+      expect(memory.rawPeakGrowth).toBeLessThan(BIG_OBJECT_BYTES / 2);
       await d.delete(k);
     }, 180_000);
   });

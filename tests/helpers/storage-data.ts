@@ -1,5 +1,7 @@
 import { createCipheriv, createHash } from "node:crypto";
-import { Readable } from "node:stream";
+import { Readable, Transform } from "node:stream";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 
 // Deterministic test bytes (an AES-128-CTR keystream: fast, incompressible, reproducible from a seed)
 // and stream readers that hash instead of buffering, so big objects never sit in memory.
@@ -66,18 +68,63 @@ export async function readAll(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** Samples process RSS every `intervalMs` until stop(); reports the peak above the starting value. */
-export function sampleRss(intervalMs = 20): { stop(): { baseline: number; peak: number; growth: number } } {
+let gcFunction: (() => void) | undefined;
+
+/** A full garbage collection (V8's gc, exposed at run time: vitest workers do not start with --expose-gc). */
+export function forceGc(): void {
+  if (!gcFunction) {
+    setFlagsFromString("--expose-gc");
+    gcFunction = runInNewContext("gc") as () => void;
+  }
+  gcFunction();
+}
+
+export interface RssReport {
+  baseline: number;
+  /** Highest RSS seen by the timer, garbage included (V8 frees Buffers lazily). */
+  rawPeakGrowth: number;
+  /** Highest RSS right after a full GC at a checkpoint: the memory the transfer really holds. */
+  liveGrowth: number;
+}
+
+/**
+ * Samples process RSS every `intervalMs` (raw peak) and, at each checkpoint(), right after a full GC
+ * (live memory). A transfer that buffered the object would show its size in both.
+ */
+export function sampleRss(intervalMs = 20): { checkpoint(): void; stop(): RssReport } {
+  forceGc();
   const baseline = process.memoryUsage.rss();
-  let peak = baseline;
+  let rawPeak = baseline;
+  let livePeak = baseline;
   const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
+    rawPeak = Math.max(rawPeak, process.memoryUsage.rss());
   }, intervalMs);
   return {
+    checkpoint() {
+      rawPeak = Math.max(rawPeak, process.memoryUsage.rss());
+      forceGc();
+      livePeak = Math.max(livePeak, process.memoryUsage.rss());
+    },
     stop() {
       clearInterval(timer);
-      peak = Math.max(peak, process.memoryUsage.rss());
-      return { baseline, peak, growth: peak - baseline };
+      rawPeak = Math.max(rawPeak, process.memoryUsage.rss());
+      return { baseline, rawPeakGrowth: rawPeak - baseline, liveGrowth: livePeak - baseline };
     },
   };
+}
+
+/** Passes bytes through and calls `fn` after every `bytes` bytes (for memory checkpoints mid-transfer). */
+export function everyBytes(bytes: number, fn: () => void): Transform {
+  let seen = 0;
+  let next = bytes;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen >= next) {
+        next += bytes;
+        fn();
+      }
+      done(null, chunk);
+    },
+  });
 }

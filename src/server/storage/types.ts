@@ -120,8 +120,9 @@ export interface StorageDriver {
      */
     uploadPart(key: string, uploadId: string, partNumber: number, body: Readable, size: number): Promise<{ etag: string }>;
     /**
-     * Assembles the listed parts in partNumber order (gaps in the numbering are fine) without copying
-     * bytes through this process, and ends the upload. List every part you uploaded: Ceph RGW 16
+     * Assembles the listed parts in partNumber order (gaps in the numbering are fine) and ends the
+     * upload. s3/oss assemble server-side; local renames the in-place file (partSize mode, no copy) or
+     * else writes each part once into the final file (one copy, no second one). List every part you uploaded: Ceph RGW 16
      * rejects a subset with InvalidPart. A wrong etag or a missing or too-small part: INVALID_PART.
      * Unknown upload: NOT_FOUND.
      */
