@@ -1,0 +1,50 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import mariadb from "mariadb";
+import { migrate } from "../../src/server/db/migrate";
+
+// A throwaway drive for one benchmark run: its own database, Redis prefix and storage directory,
+// set in process.env BEFORE any app module is imported (child servers inherit it). Import app
+// modules dynamically after prepareBenchEnv().
+
+export interface BenchEnv {
+  storageDir: string;
+  cleanup(): Promise<void>;
+}
+
+export async function prepareBenchEnv(): Promise<BenchEnv> {
+  const runId = `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
+  const base = new URL(process.env.TEST_DATABASE_URL ?? "mysql://root@127.0.0.1:3306/test");
+  const database = `fs_bench_${runId}`;
+  base.pathname = `/${database}`;
+  await migrate(base.toString(), path.resolve(import.meta.dirname, "../../prisma/migrations"));
+  const storageDir = await mkdtemp(path.join(process.env.BENCH_DIR ?? os.tmpdir(), `fs-bench-${runId}-`));
+  Object.assign(process.env, {
+    NODE_ENV: "test",
+    DATABASE_URL: base.toString(),
+    REDIS_PREFIX: `fs:bench:${runId}:`,
+    STORAGE_DRIVER: "local",
+    STORAGE_LOCAL_DIR: storageDir,
+    AUTH_SECRET: randomBytes(32).toString("hex"),
+  });
+  return {
+    storageDir,
+    async cleanup() {
+      await rm(storageDir, { recursive: true, force: true });
+      const conn = await mariadb.createConnection({ host: base.hostname, port: Number(base.port || 3306), user: decodeURIComponent(base.username || "root"), password: decodeURIComponent(base.password) });
+      await conn.query(`DROP DATABASE IF EXISTS \`${database}\``);
+      await conn.end();
+    },
+  };
+}
+
+/** A user with a large quota and its bearer header (after prepareBenchEnv). */
+export async function benchUser(): Promise<{ userId: string; auth: Record<string, string> }> {
+  const { createUser } = await import("../../src/server/services/users");
+  const { startSession } = await import("../../src/server/auth/sessions");
+  const actor = await createUser({ username: `b_${randomBytes(6).toString("hex")}`, password: `pw-${randomBytes(12).toString("hex")}`, quotaBytes: 2 ** 42 });
+  const session = await startSession(actor);
+  return { userId: actor.userId, auth: { authorization: `Bearer ${session.accessToken}` } };
+}

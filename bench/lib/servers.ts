@@ -1,0 +1,44 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+
+// Servers under test run as child processes (tsx), so the benchmark client never shares their
+// event loop or CPU accounting, and their memory can be read from /proc.
+
+export interface ChildServer {
+  baseUrl: string;
+  child: ChildProcess;
+  /** VmHWM (peak resident set) and VmRSS of the server process, in bytes. */
+  memory(): Promise<{ peak: number; rss: number }>;
+  stop(): Promise<void>;
+}
+
+export async function startChild(script: "app-server.ts" | "baseline-server.ts", env: Record<string, string> = {}): Promise<ChildServer> {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, script)], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (b: Buffer) => {
+      out += b.toString();
+      const m = /READY (\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once("exit", (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
+  });
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    child,
+    async memory() {
+      const status = await readFile(`/proc/${child.pid}/status`, "utf8");
+      const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+      return { peak: kb("VmHWM"), rss: kb("VmRSS") };
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    },
+  };
+}
