@@ -14,10 +14,13 @@ import next from "next";
 import { env } from "~/env";
 import { serveNode } from "~/server/http/raw";
 import { matchRawRoute } from "~/server/http/routes";
+import { assertStorageReady } from "~/server/storage";
 
 const dev = process.env.FILESTORE_DEV === "1";
 
 async function main() {
+  // A wrong or unreachable storage backend is a start-up failure with one clear line, not a 500 later.
+  await assertStorageReady();
   const app = next({ dev, hostname: env.HOST, port: env.PORT, dir: process.cwd() });
   const handle = app.getRequestHandler();
   await app.prepare();

@@ -9,12 +9,14 @@ import { db } from "~/server/db/client";
 import { closeQueue } from "~/server/queue/connection";
 import { declareTopology, topology } from "~/server/queue/topology";
 import { redis } from "~/server/redis/client";
+import { assertStorageReady } from "~/server/storage";
 import { handleMessage } from "./consumer";
 import { startPeriodic } from "./periodic";
 
 const PREFETCH = 4;
 
 async function main() {
+  await assertStorageReady();
   const conn = await connect(env.AMQP_URL).catch((e: Error) => {
     throw new Error(`cannot reach RabbitMQ at AMQP_URL (${e.message}); see README.md, "Configuration"`);
   });

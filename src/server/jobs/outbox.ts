@@ -9,9 +9,14 @@ import { jobSchemas, type Envelope, type JobKind, type JobPayload } from "./defi
 // lost them). relayOutbox() publishes pending rows with publisher confirms; the consumer acks only
 // after its own commit and skips rows already done, so delivery is at-least-once and idempotent.
 
-export async function enqueueJob<K extends JobKind>(tx: Tx, kind: K, payload: JobPayload<K>): Promise<bigint> {
+/** `tx` as db.$transaction hands it out, or typed as Prisma.TransactionClient: the same object at run time. */
+export async function enqueueJob<K extends JobKind>(
+  tx: Tx | Prisma.TransactionClient,
+  kind: K,
+  payload: JobPayload<K>,
+): Promise<bigint> {
   const parsed = jobSchemas[kind].parse(payload);
-  const row = await tx.transferOutbox.create({ data: { kind, payload: parsed as Prisma.InputJsonValue } });
+  const row = await (tx as Prisma.TransactionClient).transferOutbox.create({ data: { kind, payload: parsed as Prisma.InputJsonValue } });
   return row.id;
 }
 
