@@ -115,7 +115,7 @@ function PasswordForm({ error, busy, onSubmit }: { error: string | null; busy: b
         />
       </label>
       {error && (
-        <p className={styles.error} role="alert">
+        <p className={styles.error} role="alert" data-testid="share-error">
           {error}
         </p>
       )}
@@ -182,10 +182,14 @@ function Opened(props: {
                 <li key={item.id} className={styles.row}>
                   {item.kind === "folder" ? (
                     <button type="button" className={styles.link} onClick={() => props.onBrowse(item.id)}>
-                      📁 {item.name}
+                      <Icon kind="folder" />
+                      {item.name}
                     </button>
                   ) : (
-                    <span className={styles.name}>📄 {item.name}</span>
+                    <span className={styles.name}>
+                      <Icon kind="file" />
+                      {item.name}
+                    </span>
                   )}
                   <span className={styles.meta}>{item.kind === "file" ? formatBytes(item.size ?? 0) : ""}</span>
                   {item.kind === "file" && (
@@ -206,6 +210,19 @@ function Opened(props: {
       )}
       <SaveToDrive token={token} />
     </>
+  );
+}
+
+/** Plain outline icons (no emoji: fonts for them are not everywhere). */
+function Icon({ kind }: { kind: "file" | "folder" }) {
+  return (
+    <svg className={styles.icon} viewBox="0 0 24 24" width="18" height="18" aria-hidden="true">
+      {kind === "folder" ? (
+        <path d="M3 6.5A1.5 1.5 0 0 1 4.5 5h4.3l2 2h8.7A1.5 1.5 0 0 1 21 8.5v9a1.5 1.5 0 0 1-1.5 1.5h-15A1.5 1.5 0 0 1 3 17.5z" />
+      ) : (
+        <path d="M6.5 3h7.8L19 7.7v11.8a1.5 1.5 0 0 1-1.5 1.5h-11A1.5 1.5 0 0 1 5 19.5v-15A1.5 1.5 0 0 1 6.5 3zM14 3v5h5" />
+      )}
+    </svg>
   );
 }
 
