@@ -120,7 +120,13 @@ export async function putChunk(
     throw new DomainError("BAD_REQUEST", `Chunk ${index} must be ${expected} bytes, the request declares ${declared}`);
   }
 
-  const existing = await db.$primary().uploadChunk.findUnique({ where: { sessionId_index: { sessionId: session.id, index } } });
+  // One query answers both "is this chunk already here?" and "did chunk 0 arrive before us?".
+  const stored = await db.$primary().uploadChunk.findMany({
+    where: { sessionId: session.id, index: { in: index === 0 ? [0] : [0, index] } },
+    select: { index: true },
+  });
+  const existing = stored.some((c) => c.index === index);
+  const chunkZeroStored = index !== 0 && stored.some((c) => c.index === 0);
   if (existing) {
     // Already received: re-sending is harmless, the stored part is never touched again.
     await drain(req.body, expected + 64 * 1024, req.signal);
@@ -140,8 +146,6 @@ export async function putChunk(
   let recorded = false;
   try {
     const multipartId = await ensureMultipart(session);
-    const chunkZeroStored =
-      index !== 0 && (await db.$primary().uploadChunk.count({ where: { sessionId: session.id, index: 0 } })) > 0;
     plan = await planChunk(session, index, expected, chunkZeroStored);
     const meter = new Meter({
       exact: expected,
