@@ -12,6 +12,7 @@
 import http from "node:http";
 import next from "next";
 import { env } from "~/env";
+import { stampRemoteAddress } from "~/server/http/client-address";
 import { serveNode } from "~/server/http/raw";
 import { matchRawRoute } from "~/server/http/routes";
 import { assertStorageReady } from "~/server/storage";
@@ -27,7 +28,7 @@ async function main() {
 
   const server = http.createServer((req, res) => {
     // The socket address, for throttling; a client-supplied value is never trusted.
-    req.headers["x-filestore-remote-addr"] = req.socket.remoteAddress ?? "unknown";
+    stampRemoteAddress(req.headers, req.socket.remoteAddress);
     const url = req.url ?? "/";
     const pathname = url.split("?", 1)[0] ?? "/";
     const raw = pathname.startsWith("/api/") ? matchRawRoute(req.method ?? "GET", pathname) : null;

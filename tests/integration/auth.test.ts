@@ -7,6 +7,7 @@ import { signAccessToken } from "~/server/auth/access-token";
 import { resolveActor } from "~/server/auth/actor";
 import { SIGNUP_MAX_PER_ADDRESS } from "~/server/auth/throttle";
 import { db } from "~/server/db/client";
+import { trustedAddressHeaders } from "~/server/http/client-address";
 import { redis } from "~/server/redis/client";
 import { createCaller } from "~/server/trpc/root";
 import { createTrpcContext } from "~/server/trpc/trpc";
@@ -33,7 +34,7 @@ afterAll(async () => {
 
 /** A fresh, never-used client address. */
 const newAddress = () => `10.${randomInt(256)}.${randomInt(256)}.${randomInt(1, 255)}`;
-const fromAddress = (address: string) => ({ "x-filestore-remote-addr": address });
+const fromAddress = (address: string) => trustedAddressHeaders(address);
 const bearer = (accessToken: string) => ({ authorization: `Bearer ${accessToken}` });
 const password = () => `pw-${randomBytes(9).toString("base64url")}`;
 

@@ -3,6 +3,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { resolveActor, type Actor } from "~/server/auth/actor";
 import { DomainError, errorTable } from "~/server/errors";
+import { clientAddress, stampRemoteAddress } from "./client-address";
 
 // The raw-route wrapper. Byte-heavy routes (uploads, chunks, tus, downloads) are written once
 // against RawRequest/RawResponse and served two ways: straight from node:http by the custom server
@@ -97,8 +98,8 @@ export async function serveNode(
   };
   res.on("close", onClose);
   const remoteAddress = req.socket.remoteAddress ?? "unknown";
+  stampRemoteAddress(req.headers, remoteAddress);
   const headers = headersFromNode(req);
-  headers.set("x-filestore-remote-addr", remoteAddress);
   const rawReq: RawRequest = {
     method: req.method ?? "GET",
     url: new URL(req.url ?? "/", "http://localhost"),
@@ -138,16 +139,15 @@ export function toRouteHandler(handler: RawHandler) {
     const body = request.body
       ? Readable.fromWeb(request.body as import("node:stream/web").ReadableStream<Uint8Array>)
       : Readable.from([]);
+    // Next does not expose the socket: the address is the custom server's stamp, or X-Forwarded-For
+    // with TRUST_PROXY, or "unknown" (see client-address.ts).
     const headers = new Headers(request.headers);
-    // Next does not expose the socket; without the custom server the address is whatever the
-    // first proxy hop says (only trusted with TRUST_PROXY, see client-address.ts).
-    headers.delete("x-filestore-remote-addr");
     const rawReq: RawRequest = {
       method: request.method,
       url: new URL(request.url),
       headers,
       body,
-      remoteAddress: "unknown",
+      remoteAddress: clientAddress(headers),
       signal: request.signal,
     };
     const out = await runRaw(handler, rawReq, params);

@@ -57,11 +57,17 @@ const t = initTRPC.context<TrpcContext>().create({
   },
 });
 
-/** Turns DomainErrors thrown by services into TRPCErrors carrying the mapped code. */
-const domainErrors = t.middleware(async ({ next }) => {
+/**
+ * Turns DomainErrors thrown by services into TRPCErrors carrying the mapped code. A throttled call
+ * answers 429 with `Retry-After` over HTTP, as raw routes do: the seconds travel in the error's details.
+ */
+const domainErrors = t.middleware(async ({ ctx, next }) => {
   const result = await next();
   if (!result.ok) {
-    const mapped = toTrpcError(result.error.cause);
+    const cause = result.error.cause;
+    const retryAfter = cause instanceof DomainError ? cause.details?.retryAfter : undefined;
+    if (typeof retryAfter === "number") ctx.resHeaders.set("Retry-After", String(Math.ceil(retryAfter)));
+    const mapped = toTrpcError(cause);
     if (mapped) throw mapped;
   }
   return result;
