@@ -5,7 +5,6 @@ import { contentRange, selectRange, unsatisfiedContentRange } from "~/server/htt
 import type { RawResponse } from "~/server/http/raw";
 import { blobStorage } from "~/server/services/blobs";
 import { StorageError, toDomainError } from "~/server/storage";
-import { batchWrites } from "./batch-writes";
 import { ifRangeAllowsRange, noneMatchHits, notModifiedSince } from "./conditional";
 
 // One file's bytes over HTTP, for every download route (own files, signed URLs, share links):
@@ -129,9 +128,5 @@ export async function respondWithFile(
     console.error(`[downloads] content of entry ${target.entryId} is missing at ${target.driver}:${target.storageKey}`);
     throw new DomainError("INTERNAL_SERVER_ERROR", "The file's content is missing");
   }
-  // A failing storage stream must fail the response too (pipeline in the raw layer sees it).
-  const batched = batchWrites();
-  body.on("error", (e) => batched.destroy(e));
-  batched.on("close", () => body.destroy());
-  return { status, headers, body: body.pipe(batched) };
+  return { status, headers, body };
 }
