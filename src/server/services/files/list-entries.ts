@@ -40,6 +40,13 @@ export function containsPattern(q: string): string {
   return `%${q.replace(/[!%_]/g, (c) => `!${c}`)}%`;
 }
 
+/** The index that serves a folder's run in each sort column (prisma/migrations, Entry). */
+const FOLDER_INDEX = {
+  name: "Entry_ownerId_parentKey_trashedAt_kind_name_idx",
+  size: "Entry_ownerId_parentKey_trashedAt_kind_size_idx",
+  updatedAt: "Entry_ownerId_parentKey_trashedAt_kind_updatedAt_idx",
+} as const;
+
 function columnFor(sort: SortField, phase: Phase): "name" | "size" | "updatedAt" {
   return phase === "folder" && sort === "size" ? "name" : sort;
 }
@@ -68,6 +75,9 @@ async function fetchRun(
   const col = Prisma.raw(`e.\`${column}\``);
   const dir = Prisma.raw(order === "asc" ? "ASC" : "DESC");
   const cmp = Prisma.raw(order === "asc" ? ">" : "<");
+  // The optimizer tends to prefer (ownerId, name) for its order and filter the folder row by row;
+  // the folder's own index is 10-30x faster (measured: 0.5 ms against 15 ms a page), so name it.
+  const index = "search" in scope ? Prisma.empty : Prisma.raw(`FORCE INDEX (\`${FOLDER_INDEX[column]}\`)`);
   const where =
     "search" in scope
       ? Prisma.sql`e.ownerId = ${scope.ownerId} AND e.trashedAt IS NULL AND e.kind = ${phase} AND e.name COLLATE utf8mb4_unicode_ci LIKE ${containsPattern(scope.search)} ESCAPE '!'`
@@ -76,7 +86,7 @@ async function fetchRun(
     ? Prisma.sql`AND (${col} ${cmp} ${keyValue(column, after.key)} OR (${col} = ${keyValue(column, after.key)} AND e.id ${cmp} ${after.id}))`
     : Prisma.empty;
   return db.$queryRaw<EntryRow[]>`
-    SELECT ${ENTRY_COLUMNS} FROM Entry e LEFT JOIN \`Blob\` b ON b.id = e.blobId
+    SELECT ${ENTRY_COLUMNS} FROM Entry e ${index} LEFT JOIN \`Blob\` b ON b.id = e.blobId
     WHERE ${where} ${keyset}
     ORDER BY ${col} ${dir}, e.id ${dir}
     LIMIT ${take}`;
