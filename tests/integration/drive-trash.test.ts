@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { db } from "~/server/db/client";
 import { getStorage } from "~/server/storage";
-import { purgeExpiredTrash } from "~/server/services/trash/purge-trash";
+import { emptyDrive, purgeExpiredTrash } from "~/server/services/trash/purge-trash";
 import { expectTrpcError } from "../helpers/drive-expect";
 import { bytes, cleanupDriveUsers, putFile, refCountOf, treeProblems, usedBytes } from "../helpers/drive-files";
 import { createTestUser, type TestUser } from "../helpers/users";
@@ -209,6 +209,25 @@ describe("purgeExpiredTrash", () => {
     await purgeExpiredTrash(new Date(Date.now() + 31 * 86_400_000));
     expect((await a.caller.trash.list()).items).toEqual([]);
     expect(await usedBytes(a)).toBe(0);
+  });
+});
+
+describe("emptyDrive", () => {
+  it("purges a whole drive, trash included, so the account can be deleted", async () => {
+    const a = await user();
+    const d = await a.caller.file.mkdir({ name: "d" });
+    const sub = await a.caller.file.mkdir({ name: "sub", parentId: d.id });
+    const f = await putFile(a, { name: "f", data: bytes(120, 90), parentId: sub.id });
+    const g = await putFile(a, { name: "g", data: bytes(30, 91) });
+    await a.caller.file.delete({ ids: [g.id] });
+    const result = await emptyDrive(a.actor.userId);
+    expect(result).toMatchObject({ entries: 4, bytes: 150 });
+    expect(await db.entry.count({ where: { ownerId: a.actor.userId } })).toBe(0);
+    expect(await refCountOf(f.sha256!)).toBeNull();
+    expect(await usedBytes(a)).toBe(0);
+    // nothing left for the foreign keys to refuse
+    await db.user.delete({ where: { id: a.actor.userId } });
+    users.splice(users.indexOf(a), 1);
   });
 });
 

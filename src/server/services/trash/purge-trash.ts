@@ -4,6 +4,7 @@ import { collectBlobs, releaseBlob } from "~/server/services/blobs";
 import { notFound } from "~/server/services/files/tree";
 import { withTreeLock, type Tx } from "~/server/services/files/tree-tx";
 import { refundUsed } from "~/server/services/quota";
+import { trashEntries } from "./trash-entries";
 
 // trash.purge and the retention sweeper: trashed subtrees are deleted for good. In one transaction
 // per batch of trash items: the rows go (their shares with them, by cascade), every blob they
@@ -133,4 +134,19 @@ export async function purgeExpiredTrash(now = new Date(), options: { retentionDa
   }
   await collectAfterPurge(total);
   return total;
+}
+
+/**
+ * Everything in a drive, trash included, purged the normal way (references released, quota given
+ * back, unreferenced bytes collected): for deleting an account, whose rows the foreign keys would
+ * otherwise refuse to cascade (Entry.parentId is RESTRICT).
+ */
+export async function emptyDrive(ownerId: string): Promise<PurgeResult> {
+  for (;;) {
+    const roots = await db.$queryRaw<Array<{ id: string }>>`
+      SELECT id FROM Entry WHERE ownerId = ${ownerId} AND parentKey = '' AND trashedAt IS NULL LIMIT 1000`;
+    if (roots.length === 0) break;
+    await trashEntries(ownerId, { ids: roots.map((r) => r.id) });
+  }
+  return purgeTrash(ownerId);
 }
