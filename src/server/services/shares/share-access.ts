@@ -3,7 +3,7 @@ import type { Share } from "~/server/db/generated/client";
 import { DomainError } from "~/server/errors";
 import { verifyPassword } from "~/server/auth/passwords";
 import { redis } from "~/server/redis/client";
-import { ancestry, notFound } from "~/server/services/files/tree";
+import { ancestry, notFound, requireLiveEntry } from "~/server/services/files/tree";
 import type { EntryRow } from "~/server/services/files/entry-rows";
 import type { Tx } from "~/server/services/files/tree-tx";
 import { hasUnlockCookie, unlockCookie } from "./cookies";
@@ -39,9 +39,12 @@ export async function findLiveShare(token: string, now = new Date()): Promise<Op
   });
   if (!share || share.revokedAt !== null) throw dead();
   if (share.expiresAt !== null && share.expiresAt <= now) throw dead();
-  const chain = await ancestry(db, share.ownerId, share.entryId);
-  const root = chain[chain.length - 1];
-  if (!root || root.id !== share.entryId || root.trashedAt !== null) throw dead();
+  // Live means not in the trash, on its own or inside a trashed folder (both set trashedAt).
+  const root = await requireLiveEntry(db, share.ownerId, share.entryId).catch((e: unknown) => {
+    if (e instanceof DomainError && e.code === "NOT_FOUND") return null;
+    throw e;
+  });
+  if (!root) throw dead();
   const { owner, ...bare } = share;
   return { share: bare, root, ownerUsername: owner.username };
 }
