@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { contentDisposition } from "~/server/storage/content-disposition";
+import { contentDisposition } from "~/server/http/content-disposition";
 import { StorageError, isStorageError, toDomainError } from "~/server/storage/errors";
 import { assertValidRange, rangeHeader, resolveRange } from "~/server/storage/range";
 

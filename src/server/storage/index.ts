@@ -10,7 +10,7 @@ import type { DriverName, StorageDriver } from "./types";
 
 export type * from "./types";
 export { StorageError, isStorageError, toDomainError, type StorageErrorCode } from "./errors";
-export { contentDisposition } from "./content-disposition";
+export { contentDisposition } from "~/server/http/content-disposition";
 export type { LocalDriverConfig, OssDriverConfig, S3DriverConfig };
 
 export interface DriverConfigs {

@@ -34,7 +34,7 @@ export interface LocalDriverConfig {
 
 const DRIVER = "local" as const;
 /** Read size of object streams: 64 KiB (Node's default) costs 2-6x the syscalls and time of this. */
-const READ_CHUNK_BYTES = 256 * 1024;
+const READ_CHUNK_BYTES = 1024 * 1024;
 
 export function createLocalDriver(config: LocalDriverConfig): StorageDriver {
   const layout: LocalLayout = layoutOf(config.root);

@@ -1,6 +1,6 @@
 import type OSS from "ali-oss";
 import type { Readable } from "node:stream";
-import { contentDisposition } from "../content-disposition";
+import { contentDisposition } from "~/server/http/content-disposition";
 import { StorageError } from "../errors";
 import { assertValidKey, assertValidPrefix } from "../keys";
 import { putInParts } from "../parts-upload";

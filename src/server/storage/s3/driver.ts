@@ -10,7 +10,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { Readable } from "node:stream";
-import { contentDisposition } from "../content-disposition";
+import { contentDisposition } from "~/server/http/content-disposition";
 import { StorageError } from "../errors";
 import { assertValidKey, assertValidPrefix } from "../keys";
 import { assertValidRange, rangeHeader, rangeNotSatisfiable } from "../range";
