@@ -9,7 +9,7 @@ import os from "node:os";
 import { benchUser, prepareBenchEnv } from "./lib/env";
 import { Content } from "./lib/data";
 import { GiB, MiB, mbps, median, multipartFile, request } from "./lib/client";
-import { startChild } from "./lib/servers";
+import { startChild, stopChildren } from "./lib/servers";
 import { trpcClient } from "./lib/trpc";
 
 const size = Number(process.env.BENCH_BYTES ?? GiB);
@@ -80,7 +80,11 @@ try {
   console.log(`upload.complete alone           median ${median(chunked.complete).toFixed(0)} ms  (${chunked.complete.map((x) => x.toFixed(0)).join(", ")} ms)`);
   console.log(`ratio chunked / single: ${(ms / mc).toFixed(2)}×`);
   await app.stop();
+} catch (e) {
+  console.error("benchmark failed:", e);
+  process.exitCode = 1;
 } finally {
+  await stopChildren();
   await env.cleanup();
-  process.exit(0);
+  process.exit(process.exitCode ?? 0);
 }

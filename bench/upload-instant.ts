@@ -8,7 +8,7 @@ import os from "node:os";
 import { benchUser, prepareBenchEnv } from "./lib/env";
 import { Content } from "./lib/data";
 import { GiB, MiB, median, multipartFile, request } from "./lib/client";
-import { startChild } from "./lib/servers";
+import { startChild, stopChildren } from "./lib/servers";
 import { trpcClient } from "./lib/trpc";
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -46,7 +46,11 @@ try {
   }
   console.log(`ratio 1 GiB / 64 MiB: ${(median(results[1]!.times) / median(results[0]!.times)).toFixed(2)}× (size ratio 16×)`);
   await app.stop();
+} catch (e) {
+  console.error("benchmark failed:", e);
+  process.exitCode = 1;
 } finally {
+  await stopChildren();
   await env.cleanup();
-  process.exit(0);
+  process.exit(process.exitCode ?? 0);
 }

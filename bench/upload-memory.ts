@@ -8,7 +8,7 @@ import os from "node:os";
 import { benchUser, prepareBenchEnv } from "./lib/env";
 import { Content } from "./lib/data";
 import { GiB, MiB, mbps, multipartFile, request } from "./lib/client";
-import { startChild } from "./lib/servers";
+import { startChild, stopChildren } from "./lib/servers";
 
 const size = Number(process.env.BENCH_BYTES ?? GiB);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
@@ -41,7 +41,11 @@ try {
   console.log(`server peak RSS (VmHWM):         ${(end.peak / MiB).toFixed(0)} MiB   (highest 100 ms sample ${(sampledMax / MiB).toFixed(0)} MiB)`);
   console.log(`aggregate throughput:            ${mbps(size * concurrency, ms).toFixed(0)} MB/s over ${(ms / 1000).toFixed(1)} s`);
   await app.stop();
+} catch (e) {
+  console.error("benchmark failed:", e);
+  process.exitCode = 1;
 } finally {
+  await stopChildren();
   await env.cleanup();
-  process.exit(0);
+  process.exit(process.exitCode ?? 0);
 }

@@ -7,7 +7,7 @@
 import { prepareBenchEnv, benchUser } from "./lib/env";
 import { Content } from "./lib/data";
 import { GiB, mbps, median, multipartFile, request } from "./lib/client";
-import { startChild, type ChildServer } from "./lib/servers";
+import { startChild, stopChildren, type ChildServer } from "./lib/servers";
 
 const size = Number(process.env.BENCH_BYTES ?? GiB);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -47,7 +47,11 @@ try {
   console.log(`ratio drive / baseline (fsync, like the local driver): ${(m.fsync / m.app).toFixed(2)}×`);
   console.log(`ratio drive / baseline (no fsync):                     ${(m.nofsync / m.app).toFixed(2)}×`);
   await Promise.all([app.stop(), baseFsync.stop(), baseNoFsync.stop()]);
+} catch (e) {
+  console.error("benchmark failed:", e);
+  process.exitCode = 1;
 } finally {
+  await stopChildren();
   await env.cleanup();
-  process.exit(0);
+  process.exit(process.exitCode ?? 0);
 }

@@ -13,6 +13,13 @@ export interface ChildServer {
   stop(): Promise<void>;
 }
 
+const children = new Set<ChildServer>();
+
+/** Stops every child server still running (call from the benchmark's finally). */
+export async function stopChildren(): Promise<void> {
+  await Promise.all([...children].map((c) => c.stop()));
+}
+
 export async function startChild(script: "app-server.ts" | "baseline-server.ts", env: Record<string, string> = {}): Promise<ChildServer> {
   const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, script)], {
     env: { ...process.env, ...env },
@@ -27,7 +34,7 @@ export async function startChild(script: "app-server.ts" | "baseline-server.ts",
     });
     child.once("exit", (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
   });
-  return {
+  const server: ChildServer = {
     baseUrl: `http://127.0.0.1:${port}`,
     child,
     async memory() {
@@ -36,9 +43,12 @@ export async function startChild(script: "app-server.ts" | "baseline-server.ts",
       return { peak: kb("VmHWM"), rss: kb("VmRSS") };
     },
     async stop() {
+      children.delete(server);
       if (child.exitCode !== null) return;
       child.kill("SIGTERM");
       await new Promise((r) => child.once("exit", r));
     },
   };
+  children.add(server);
+  return server;
 }
