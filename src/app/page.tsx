@@ -1,20 +1,15 @@
-import { TRPCError } from "@trpc/server";
-import { redirect } from "next/navigation";
 import { Drive } from "~/app/_components/drive";
-import { serverTrpc } from "~/trpc/server";
+import { requireMe } from "~/app/_components/signed-in";
 
 export const dynamic = "force-dynamic";
 
-export default async function DrivePage() {
-  const { actor, caller } = await serverTrpc();
-  if (!actor) redirect("/signin");
-  let me;
-  try {
-    me = await caller.user.me();
-  } catch (e) {
-    // the account behind a still-valid session is gone
-    if (e instanceof TRPCError && e.code === "UNAUTHORIZED") redirect("/signin");
-    throw e;
-  }
-  return <Drive me={me} />;
+type SearchParams = Promise<Record<string, string | string[] | undefined>>;
+
+/** The drive: `/` is the root, `/?folder=<id>` a folder inside it. */
+export default async function DrivePage({ searchParams }: { searchParams: SearchParams }) {
+  const params = await searchParams;
+  const folder = Array.isArray(params.folder) ? params.folder[0] : params.folder;
+  const folderId = folder && folder.length <= 64 ? folder : null;
+  const me = await requireMe(folderId ? `/?folder=${encodeURIComponent(folderId)}` : "/");
+  return <Drive me={me} folderId={folderId} />;
 }

@@ -1,138 +1,340 @@
 "use client";
 
-import { signOut } from "next-auth/react";
-import { useState } from "react";
-import { api, type RouterOutputs } from "~/trpc/react";
-import { formatBytes, formatDate } from "./format";
+import Link from "next/link";
+import { useEffect, useRef, useState, type DragEvent, type FormEvent } from "react";
+import { api } from "~/trpc/react";
+import { ConfirmDialog } from "./dialog";
+import { errorMessage, nameProblem } from "./errors";
+import { Icon } from "./icons";
+import { folderHref, Listing, type DriveEntry, type Selection, type Sort } from "./listing";
+import { MoveDialog } from "./move-dialog";
+import { ShareDialog } from "./share-dialog";
+import { AppShell, type Me } from "./shell";
+import { PendingUploads, UploadPanel } from "./upload-panel";
+import { activeStates, useUploader } from "./uploads";
 
-// The drive page: who is signed in, how full the drive is, and a folder listing.
+// The drive page: breadcrumbs, toolbar (search, new folder, upload), the listing, multi-select
+// actions, drag-and-drop uploads, the upload panel and the dialogs (move, share, delete).
 
-type Me = RouterOutputs["user"]["me"];
-
-export type DriveEntry = RouterOutputs["file"]["list"]["items"][number];
-
-export function Drive({ me }: { me: Me }) {
+export function Drive({ me, folderId }: { me: Me; folderId: string | null }) {
   return (
-    <div className="drive">
-      <header className="topbar">
-        <span className="brand">filestore</span>
-        <div className="topbar-right">
-          <QuotaMeter usedBytes={me.usedBytes} quotaBytes={me.quotaBytes} />
-          <span className="user" data-testid="username">
-            {me.username}
-          </span>
-          <SignOutButton />
-        </div>
-      </header>
-      <main className="drive-main">
-        <h1>My drive</h1>
-        <FolderListing parentId={null} />
-      </main>
-    </div>
+    <AppShell me={me} section="drive">
+      <DriveView folderId={folderId} />
+    </AppShell>
   );
 }
 
-export function QuotaMeter({ usedBytes, quotaBytes }: { usedBytes: number; quotaBytes: number }) {
-  const fraction = quotaBytes > 0 ? Math.min(1, usedBytes / quotaBytes) : 1;
-  return (
-    <div className="quota" data-testid="quota" title={`${usedBytes} of ${quotaBytes} bytes used`}>
-      <div className="quota-bar" aria-hidden>
-        <div className="quota-fill" style={{ width: `${(fraction * 100).toFixed(1)}%` }} />
-      </div>
-      <span className="quota-text">
-        {formatBytes(usedBytes)} of {formatBytes(quotaBytes)} used
-      </span>
-    </div>
-  );
+function useDebounced<T>(value: T, ms: number): T {
+  const [debounced, setDebounced] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setDebounced(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return debounced;
 }
 
-function SignOutButton() {
-  const [busy, setBusy] = useState(false);
+type Pending =
+  | { kind: "delete"; entries: DriveEntry[] }
+  | { kind: "move"; entries: DriveEntry[] }
+  | { kind: "share"; entry: DriveEntry }
+  | null;
+
+function DriveView({ folderId }: { folderId: string | null }) {
+  const utils = api.useUtils();
+  const uploader = useUploader();
+  const [query, setQuery] = useState("");
+  const q = useDebounced(query.trim(), 250);
+  const [creating, setCreating] = useState(false);
+  const [selected, setSelected] = useState<Selection>(new Map());
+  const [sort, setSort] = useState<Sort>({ sort: "name", order: "asc" });
+  const [dragging, setDragging] = useState(false);
+  const [pending, setPending] = useState<Pending>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const fileInput = useRef<HTMLInputElement>(null);
+
+  // Another folder: start clean.
+  useEffect(() => {
+    setSelected(new Map());
+    setQuery("");
+    setCreating(false);
+    setNotice(null);
+  }, [folderId]);
+
+  // Closing the tab mid-upload loses the in-flight chunks (the session stays open to resume).
+  const busy = uploader.rows.some((r) => activeStates.has(r.state));
+  useEffect(() => {
+    if (!busy) return;
+    const warn = (e: BeforeUnloadEvent) => e.preventDefault();
+    window.addEventListener("beforeunload", warn);
+    return () => window.removeEventListener("beforeunload", warn);
+  }, [busy]);
+
+  const searching = q.length > 0;
+
+  function startUploads(files: File[]) {
+    if (files.length > 0) uploader.add(files, folderId);
+  }
+
+  function onDragOver(e: DragEvent) {
+    if (!e.dataTransfer.types.includes("Files")) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = "copy";
+    setDragging(true);
+  }
+
+  function onDrop(e: DragEvent) {
+    if (!e.dataTransfer.types.includes("Files")) return;
+    e.preventDefault();
+    setDragging(false);
+    const files: File[] = [];
+    let skipped = 0;
+    for (const item of Array.from(e.dataTransfer.items)) {
+      if (item.kind !== "file") continue;
+      if (item.webkitGetAsEntry?.()?.isDirectory) {
+        skipped++;
+        continue;
+      }
+      const file = item.getAsFile();
+      if (file) files.push(file);
+    }
+    setNotice(skipped > 0 ? "Folders cannot be dropped; drop the files inside them instead." : null);
+    startUploads(files);
+  }
+
   return (
-    <button
-      type="button"
-      className="button secondary"
-      disabled={busy}
-      onClick={() => {
-        setBusy(true);
-        void signOut({ callbackUrl: "/signin" });
+    <div
+      className={dragging ? "dropzone dragging" : "dropzone"}
+      onDragOver={onDragOver}
+      onDragLeave={(e) => {
+        if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setDragging(false);
       }}
+      onDrop={onDrop}
+      data-testid="dropzone"
     >
-      {busy ? "Signing out…" : "Sign out"}
-    </button>
-  );
-}
-
-const PAGE_SIZE = 100;
-
-export function FolderListing({ parentId }: { parentId: string | null }) {
-  const listing = api.file.list.useInfiniteQuery(
-    { parentId, limit: PAGE_SIZE },
-    { getNextPageParam: (page) => page.nextCursor ?? undefined },
-  );
-  if (listing.isPending) return <p className="muted">Loading…</p>;
-  if (listing.isError) {
-    return (
-      <div className="notice error" role="alert">
-        Could not load your files.{" "}
-        <button type="button" className="link" onClick={() => void listing.refetch()}>
-          Try again
-        </button>
-      </div>
-    );
-  }
-  const items = listing.data.pages.flatMap((page) => page.items);
-  if (items.length === 0) {
-    return (
-      <div className="empty" data-testid="empty-drive">
-        <div className="empty-icon" aria-hidden>
-          ☁
+      <div className="page-head">
+        {searching ? (
+          <h1 className="crumbs">Results for “{q}”</h1>
+        ) : (
+          <Breadcrumbs folderId={folderId} />
+        )}
+        <div className="toolbar">
+          <label className="search">
+            <Icon name="search" size={16} />
+            <input
+              type="search"
+              placeholder="Search your drive"
+              aria-label="Search your drive"
+              value={query}
+              onChange={(e) => setQuery(e.target.value)}
+              data-testid="search"
+            />
+          </label>
+          <button type="button" className="button secondary" onClick={() => setCreating(true)} disabled={searching} data-testid="new-folder">
+            <Icon name="folderPlus" />
+            New folder
+          </button>
+          <button type="button" className="button primary" onClick={() => fileInput.current?.click()} disabled={searching} data-testid="upload">
+            <Icon name="upload" />
+            Upload
+          </button>
+          <input
+            ref={fileInput}
+            type="file"
+            multiple
+            hidden
+            data-testid="file-input"
+            onChange={(e) => {
+              startUploads(Array.from(e.target.files ?? []));
+              e.target.value = "";
+            }}
+          />
         </div>
-        <p>{parentId === null ? "Your drive is empty" : "This folder is empty"}</p>
       </div>
-    );
-  }
-  return (
-    <>
-      <table className="listing" data-testid="listing">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th className="num">Size</th>
-            <th>Modified</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((entry) => (
-            <EntryRow key={entry.id} entry={entry} />
-          ))}
-        </tbody>
-      </table>
-      {listing.hasNextPage && (
-        <div className="more">
+
+      {notice && (
+        <div className="notice error" role="alert">
+          {notice}
+        </div>
+      )}
+
+      {creating && !searching && <NewFolderForm parentId={folderId} onDone={() => setCreating(false)} />}
+
+      {selected.size > 0 && (
+        <div className="selection-bar" data-testid="selection-bar">
+          <span>{selected.size} selected</span>
           <button
             type="button"
-            className="button secondary"
-            disabled={listing.isFetchingNextPage}
-            onClick={() => void listing.fetchNextPage()}
+            className="button secondary small"
+            data-testid="delete-selected"
+            onClick={() => setPending({ kind: "delete", entries: [...selected.values()] })}
           >
-            {listing.isFetchingNextPage ? "Loading…" : "Show more"}
+            <Icon name="trash" size={16} />
+            Delete
+          </button>
+          <button
+            type="button"
+            className="button secondary small"
+            data-testid="move-selected"
+            onClick={() => setPending({ kind: "move", entries: [...selected.values()] })}
+          >
+            <Icon name="move" size={16} />
+            Move
+          </button>
+          <button type="button" className="button link" onClick={() => setSelected(new Map())}>
+            Clear selection
           </button>
         </div>
       )}
-    </>
+
+      <Listing
+        key={searching ? `q:${q}` : `f:${folderId ?? ""}`}
+        input={searching ? { q } : { parentId: folderId }}
+        searching={searching}
+        sort={sort}
+        onSort={setSort}
+        selected={selected}
+        onSelect={setSelected}
+        onDelete={(entry) => setPending({ kind: "delete", entries: [entry] })}
+        onMove={(entry) => setPending({ kind: "move", entries: [entry] })}
+        onShare={(entry) => setPending({ kind: "share", entry })}
+        onUploadClick={() => fileInput.current?.click()}
+      />
+
+      <PendingUploads activeIds={uploader.rows} onResume={(file, parentId) => uploader.add([file], parentId)} />
+
+      {dragging && (
+        <div className="drop-hint" aria-hidden>
+          <Icon name="upload" size={28} />
+          Drop files to upload them here
+        </div>
+      )}
+
+      <UploadPanel uploader={uploader} />
+
+      {pending?.kind === "delete" && (
+        <DeleteDialog
+          entries={pending.entries}
+          onClose={() => setPending(null)}
+          onDeleted={() => {
+            setPending(null);
+            setSelected(new Map());
+            void utils.file.list.invalidate();
+            void utils.trash.list.invalidate();
+            void utils.user.me.invalidate();
+          }}
+        />
+      )}
+      {pending?.kind === "move" && (
+        <MoveDialog
+          entries={pending.entries}
+          onClose={() => setPending(null)}
+          onMoved={() => {
+            setPending(null);
+            setSelected(new Map());
+            void utils.file.list.invalidate();
+            void utils.file.path.invalidate();
+          }}
+        />
+      )}
+      {pending?.kind === "share" && <ShareDialog entry={pending.entry} onClose={() => setPending(null)} />}
+    </div>
   );
 }
 
-function EntryRow({ entry }: { entry: DriveEntry }) {
+function Breadcrumbs({ folderId }: { folderId: string | null }) {
+  const path = api.file.path.useQuery({ id: folderId ?? "" }, { enabled: folderId !== null });
+  if (folderId === null) return <h1 className="crumbs">My drive</h1>;
+  const trail = path.data ?? [];
   return (
-    <tr data-testid="entry">
-      <td>
-        <span className={`kind ${entry.kind}`} aria-label={entry.kind} />
-        <span className="entry-name">{entry.name}</span>
-      </td>
-      <td className="num">{entry.kind === "folder" || entry.size === null ? "—" : formatBytes(entry.size)}</td>
-      <td>{formatDate(entry.updatedAt)}</td>
-    </tr>
+    <nav className="crumbs" aria-label="Breadcrumbs" data-testid="breadcrumbs">
+      <Link href="/">My drive</Link>
+      {trail.map((entry, i) => (
+        <span key={entry.id} className="crumb">
+          <Icon name="chevron" size={16} className="crumb-sep" />
+          {i === trail.length - 1 ? <h1 aria-current="page">{entry.name}</h1> : <Link href={folderHref(entry.id)}>{entry.name}</Link>}
+        </span>
+      ))}
+      {path.isPending && <span className="crumb muted-inline">…</span>}
+    </nav>
   );
 }
+
+function NewFolderForm({ parentId, onDone }: { parentId: string | null; onDone: () => void }) {
+  const utils = api.useUtils();
+  const mkdir = api.file.mkdir.useMutation();
+  const [name, setName] = useState("");
+  const [error, setError] = useState<string | null>(null);
+
+  async function onSubmit(e: FormEvent) {
+    e.preventDefault();
+    const trimmed = name.trim();
+    const problem = nameProblem(trimmed);
+    if (problem) return setError(problem);
+    setError(null);
+    try {
+      await mkdir.mutateAsync({ parentId, name: trimmed });
+      await utils.file.list.invalidate();
+      onDone();
+    } catch (err) {
+      setError(errorMessage(err, { NOT_FOUND: "This folder no longer exists." }));
+    }
+  }
+
+  return (
+    <form className="inline-form" onSubmit={onSubmit} data-testid="new-folder-form">
+      <Icon name="folder" className="kind-icon folder" />
+      <input
+        autoFocus
+        value={name}
+        onChange={(e) => setName(e.target.value)}
+        onKeyDown={(e) => e.key === "Escape" && onDone()}
+        placeholder="Folder name"
+        aria-label="Folder name"
+        aria-invalid={!!error}
+        maxLength={255}
+      />
+      <button type="submit" className="button primary small" disabled={mkdir.isPending}>
+        {mkdir.isPending ? "Creating…" : "Create"}
+      </button>
+      <button type="button" className="button secondary small" onClick={onDone}>
+        Cancel
+      </button>
+      {error && (
+        <span className="field-error" role="alert" data-testid="new-folder-error">
+          {error}
+        </span>
+      )}
+    </form>
+  );
+}
+
+function DeleteDialog({ entries, onClose, onDeleted }: { entries: DriveEntry[]; onClose: () => void; onDeleted: () => void }) {
+  const del = api.file.delete.useMutation();
+  const [error, setError] = useState<string | null>(null);
+  const what = entries.length === 1 ? `“${entries[0]!.name}”` : `${entries.length} items`;
+  return (
+    <ConfirmDialog
+      title="Move to trash?"
+      message={
+        <p>
+          {what} will be moved to the trash. You can restore {entries.length === 1 ? "it" : "them"} from the Trash until it is emptied
+          automatically after 30 days.
+        </p>
+      }
+      confirmLabel="Move to trash"
+      busy={del.isPending}
+      error={error}
+      onClose={onClose}
+      onConfirm={async () => {
+        setError(null);
+        try {
+          await del.mutateAsync({ ids: entries.map((e) => e.id) });
+          onDeleted();
+        } catch (e) {
+          setError(errorMessage(e));
+        }
+      }}
+    />
+  );
+}
+

@@ -1,0 +1,143 @@
+"use client";
+
+import Link from "next/link";
+import { useState } from "react";
+import { api, type RouterOutputs } from "~/trpc/react";
+import { ConfirmDialog } from "./dialog";
+import { errorMessage } from "./errors";
+import { formatDate } from "./format";
+import { Icon } from "./icons";
+import { CopyField } from "./share-dialog";
+
+// The user's share links (not revoked), with their limits and state, and a Revoke button.
+
+type Share = RouterOutputs["share"]["list"][number];
+
+const STATE_TEXT: Record<Share["state"], string> = {
+  active: "Active",
+  expired: "Expired",
+  "used-up": "Download limit reached",
+  "in-trash": "Item is in the trash",
+};
+
+export function SharedLinks() {
+  const utils = api.useUtils();
+  const list = api.share.list.useQuery();
+  const revoke = api.share.revoke.useMutation();
+  const [revoking, setRevoking] = useState<Share | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [showing, setShowing] = useState<string | null>(null);
+
+  return (
+    <>
+      <div className="page-head">
+        <h1 className="crumbs">Shared links</h1>
+      </div>
+      <p className="page-note">
+        Links you created with <strong>Share</strong>. Anyone with a link can open it until it expires, reaches its download limit or you
+        revoke it.
+      </p>
+      {list.isPending ? (
+        <p className="muted">Loading…</p>
+      ) : list.isError ? (
+        <div className="notice error" role="alert">
+          Could not load your links.{" "}
+          <button type="button" className="link" onClick={() => void list.refetch()}>
+            Try again
+          </button>
+        </div>
+      ) : list.data.length === 0 ? (
+        <div className="empty" data-testid="empty-shares">
+          <Icon name="link" size={40} className="empty-icon" />
+          <p>You have not shared anything yet</p>
+          <p className="empty-hint">
+            Use the share button next to a file or folder in <Link href="/">My drive</Link>.
+          </p>
+        </div>
+      ) : (
+        <table className="listing" data-testid="share-listing">
+          <thead>
+            <tr>
+              <th>Item</th>
+              <th>Status</th>
+              <th className="date">Created</th>
+              <th className="date">Expires</th>
+              <th className="num">Downloads</th>
+              <th className="actions">
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.data.map((share) => (
+              <tr key={share.token} data-testid="share-entry">
+                <td className="name-cell">
+                  <div className="name-line">
+                    <Icon name={share.kind === "folder" ? "folder" : "file"} className={`kind-icon ${share.kind}`} />
+                    <span className="entry-name" title={share.entryName}>
+                      {share.entryName}
+                    </span>
+                    {share.hasPassword && <span className="badge">password</span>}
+                  </div>
+                  {showing === share.token && <CopyField value={new URL(share.url, window.location.origin).toString()} />}
+                </td>
+                <td>
+                  <span className={`state ${share.state}`}>{STATE_TEXT[share.state]}</span>
+                </td>
+                <td className="date">{formatDate(share.createdAt)}</td>
+                <td className="date">{share.expiresAt ? formatDate(share.expiresAt) : "Never"}</td>
+                <td className="num">
+                  {share.downloadCount}
+                  {share.maxDownloads !== null && ` / ${share.maxDownloads}`}
+                </td>
+                <td className="actions">
+                  <div className="row-actions">
+                    <button
+                      type="button"
+                      className="icon-button"
+                      title="Show link"
+                      aria-label="Show link"
+                      onClick={() => setShowing(showing === share.token ? null : share.token)}
+                    >
+                      <Icon name="link" />
+                    </button>
+                    <button
+                      type="button"
+                      className="button danger-outline small"
+                      onClick={() => {
+                        setError(null);
+                        setRevoking(share);
+                      }}
+                      data-testid="revoke"
+                    >
+                      Revoke
+                    </button>
+                  </div>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {revoking && (
+        <ConfirmDialog
+          title="Revoke this link?"
+          message={<p>The link to “{revoking.entryName}” will stop working for everyone who has it.</p>}
+          confirmLabel="Revoke link"
+          busy={revoke.isPending}
+          error={error}
+          onClose={() => setRevoking(null)}
+          onConfirm={async () => {
+            try {
+              await revoke.mutateAsync({ token: revoking.token });
+              setRevoking(null);
+              void utils.share.list.invalidate();
+            } catch (e) {
+              setError(errorMessage(e));
+            }
+          }}
+        />
+      )}
+    </>
+  );
+}
