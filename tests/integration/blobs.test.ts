@@ -3,7 +3,8 @@ import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { db } from "~/server/db/client";
 import { collectBlobs, commitBlob, releaseBlob, retainBlob } from "~/server/services/blobs";
-import { assertParentFolder, insertFileEntry, withTxRetry } from "~/server/services/files/insert-file";
+import { runTransaction } from "~/server/db/transaction";
+import { assertParentFolder, insertFileEntry } from "~/server/services/files/insert-file";
 import { chargeUsed, commitReserved, refundUsed, release, reserve } from "~/server/services/quota";
 import { toEntryDto } from "~/server/services/entry-dto";
 import { getStorage } from "~/server/storage";
@@ -91,24 +92,35 @@ describe("blobs", () => {
     await expect(db.$transaction((tx) => retainBlob(tx, other.blob.id))).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
 
-  it("concurrent commits of new content make one blob holding every reference", async () => {
-    const content = randomBytes(2048);
-    const keys = await Promise.all(
-      [0, 1, 2, 3].map(async () => {
-        const key = joinKey("uploads", `t${randomBytes(8).toString("hex")}`);
-        await getStorage().put(key, Readable.from([content]), { size: content.length });
-        return key;
-      }),
-    );
-    // Two first-time inserts of one digest: the loser of the unique key retries the transaction.
+  it("concurrent commits of new content make one blob holding every reference, without a deadlock or retry", async () => {
+    const same = randomBytes(2048);
+    const others = Array.from({ length: 8 }, () => randomBytes(1024));
+    const put = async (content: Buffer) => {
+      const key = joinKey("uploads", `t${randomBytes(8).toString("hex")}`);
+      await getStorage().put(key, Readable.from([content]), { size: content.length });
+      return { content, key };
+    };
+    const staged = await Promise.all([...Array.from({ length: 8 }, () => put(same)), ...others.map(put)]);
+    // Plain transactions at the server's default isolation (REPEATABLE READ), no retry: the old
+    // SELECT ... FOR UPDATE of a missing digest took gap locks and deadlocked here.
     const results = await Promise.all(
-      keys.map((storageKey) =>
-        withTxRetry((tx) => commitBlob(tx, { sha256: sha256hex(content), size: content.length, driver: getStorage().name, storageKey })),
+      staged.map(({ content, key }) =>
+        db.$transaction((tx) => commitBlob(tx, { sha256: sha256hex(content), size: content.length, driver: getStorage().name, storageKey: key })),
       ),
     );
-    expect(results.filter((r) => r.created)).toHaveLength(1);
-    const blob = await db.$primary().blob.findUniqueOrThrow({ where: { sha256: sha256hex(content) } });
-    expect(blob.refCount).toBe(4);
+    expect(results.slice(0, 8).filter((r) => r.created)).toHaveLength(1);
+    expect(results.slice(8).every((r) => r.created)).toBe(true);
+    const blob = await db.$primary().blob.findUniqueOrThrow({ where: { sha256: sha256hex(same) } });
+    expect(blob.refCount).toBe(8);
+    expect(staged.map((s) => s.key)).toContain(blob.storageKey);
+  });
+
+  it("commitBlob refuses content whose size disagrees with the stored blob of that digest", async () => {
+    const { blob } = await storeBlob(randomBytes(100));
+    await expect(
+      db.$transaction((tx) => commitBlob(tx, { sha256: blob.sha256, size: 99, driver: getStorage().name, storageKey: "uploads/x" })),
+    ).rejects.toMatchObject({ code: "INTERNAL_SERVER_ERROR" });
+    expect((await db.$primary().blob.findUniqueOrThrow({ where: { id: blob.id } })).refCount).toBe(1);
   });
 });
 
@@ -151,12 +163,12 @@ describe("insertFileEntry", () => {
     expect((await add(".bashrc")).name).toBe(".bashrc (1)");
   });
 
-  it("concurrent inserts of one name all land, under distinct names (withTxRetry)", async () => {
+  it("concurrent inserts of one name all land, under distinct names", async () => {
     const user = await createTestUser();
     const { blob } = await storeBlob(randomBytes(10), 0);
     const entries = await Promise.all(
       Array.from({ length: 6 }, () =>
-        withTxRetry((tx) =>
+        runTransaction((tx) =>
           insertFileEntry(tx, { ownerId: user.actor.userId, parentId: null, name: "same.bin", blobId: blob.id, size: 10, mime: null, onClash: "suffix" }),
         ),
       ),

@@ -1,7 +1,8 @@
-import { db, type Db } from "~/server/db/client";
-import type { Blob, Prisma } from "~/server/db/generated/client";
+import { db, type Tx } from "~/server/db/client";
+import type { Blob } from "~/server/db/generated/client";
 import { enqueueJob } from "~/server/jobs/outbox";
 import { DomainError } from "~/server/errors";
+import { newEntryId as newBlobId } from "~/server/services/files/ids";
 import { createDriver, driverConfigFromEnv, getStorage, type DriverName, type StorageDriver } from "~/server/storage";
 
 // Content-addressed, reference-counted blobs. A blob's identity is the SHA-256 the server computed
@@ -15,13 +16,6 @@ import { createDriver, driverConfigFromEnv, getStorage, type DriverName, type St
 // An upload that finds a `deleting` row (commitBlob) takes the row over with its own freshly
 // written bytes at its own key: step 3 then no longer matches, and step 2 only ever touched the
 // old key. Every blob key is unique per upload, so two generations never share bytes.
-
-// A transaction client as db.$transaction hands it out (the read-replica extension changes its
-// type), or as code typed with Prisma.TransactionClient holds it: the same object at run time.
-type ExtendedTx = Parameters<Extract<Parameters<Db["$transaction"]>[0], (...args: never[]) => unknown>>[0];
-export type AnyTx = ExtendedTx | Prisma.TransactionClient;
-type Tx = Prisma.TransactionClient;
-const asTx = (tx: AnyTx) => tx as Tx;
 
 const drivers = new Map<string, StorageDriver>();
 
@@ -40,8 +34,7 @@ export function blobStorage(driver: string): StorageDriver {
 }
 
 /** Adds `by` references (a file copied, a share saved). NOT_FOUND when the blob is gone or going. */
-export async function retainBlob(txIn: AnyTx, blobId: string, by = 1): Promise<void> {
-  const tx = asTx(txIn);
+export async function retainBlob(tx: Tx, blobId: string, by = 1): Promise<void> {
   if (!Number.isInteger(by) || by < 1) throw new RangeError(`retainBlob: bad count ${by}`);
   const n = await tx.$executeRaw`
     UPDATE \`Blob\` SET refCount = refCount + ${by}, updatedAt = NOW(3)
@@ -53,8 +46,7 @@ export async function retainBlob(txIn: AnyTx, blobId: string, by = 1): Promise<v
  * Drops `by` references (a file purged) and returns how many are left. At 0 the blob is collectable;
  * collectBlobs() (periodic, or scheduleBlobCollection below) removes it. Never goes below zero.
  */
-export async function releaseBlob(txIn: AnyTx, blobId: string, by = 1): Promise<number> {
-  const tx = asTx(txIn);
+export async function releaseBlob(tx: Tx, blobId: string, by = 1): Promise<number> {
   if (!Number.isInteger(by) || by < 1) throw new RangeError(`releaseBlob: bad count ${by}`);
   await tx.$executeRaw`
     UPDATE \`Blob\` SET refCount = IF(refCount > ${by}, refCount - ${by}, 0), updatedAt = NOW(3)
@@ -64,9 +56,8 @@ export async function releaseBlob(txIn: AnyTx, blobId: string, by = 1): Promise<
 }
 
 /** Queues a collection run in the same transaction (after purges that dropped blobs to 0). */
-export async function scheduleBlobCollection(txIn: AnyTx, reason: string): Promise<void> {
-  // Same object either way; enqueueJob names the transaction type its own way.
-  await enqueueJob(txIn as Parameters<typeof enqueueJob>[0], "blob.collect.v1", { reason: reason.slice(0, 64) });
+export async function scheduleBlobCollection(tx: Tx, reason: string): Promise<void> {
+  await enqueueJob(tx, "blob.collect.v1", { reason: reason.slice(0, 64) });
 }
 
 export interface CommittedBlob {
@@ -79,42 +70,42 @@ export interface CommittedBlob {
  * Records freshly uploaded, verified bytes as a blob holding one new reference. When a blob with
  * this content exists, it gains the reference instead and the caller deletes its own copy after
  * the transaction commits (`created: false`). A blob being collected is taken over with the new
- * bytes. Locks the row (or the gap for its sha256) until the transaction ends.
+ * bytes. Leaves the row locked (exclusively) until the transaction ends. A transaction committing
+ * several blobs commits them in ascending sha256 (the order of the unique key locked here).
+ *
+ * One INSERT ... ON DUPLICATE KEY UPDATE, never "SELECT ... FOR UPDATE, then INSERT if absent":
+ * under REPEATABLE READ that SELECT of a missing sha256 locks the GAP where it would go, gap locks do
+ * not conflict with each other, and two uploads of new content landing in one gap then each wait
+ * for the other's gap lock to INSERT — the deadlock seen whenever several new files completed at
+ * once. (An "UPDATE, then INSERT if nothing matched" has the same gap lock under REPEATABLE READ.)
+ * The upsert takes no gap lock to insert new content; when another upload is inserting the same
+ * content right now it waits for that row's exclusive lock and then counts itself in, asking for
+ * the exclusive lock from the start (no shared-to-exclusive upgrade for two waiters to deadlock on).
+ * On existing content it locks the key with its gap (a next-key lock), hence the ascending order.
  */
 export async function commitBlob(
-  txIn: AnyTx,
+  tx: Tx,
   input: { sha256: string; size: number; driver: string; storageKey: string },
 ): Promise<CommittedBlob> {
-  const tx = asTx(txIn);
-  const rows = await tx.$queryRaw<Array<{ id: string; size: bigint; state: string }>>`
-    SELECT id, size, state FROM \`Blob\` WHERE sha256 = ${input.sha256} FOR UPDATE`;
-  const existing = rows[0];
-  if (!existing) {
-    const blob = await tx.blob.create({
-      data: {
-        sha256: input.sha256,
-        size: BigInt(input.size),
-        driver: input.driver,
-        storageKey: input.storageKey,
-        refCount: 1,
-        state: "ready",
-      },
-    });
-    return { blob, created: true };
-  }
-  if (Number(existing.size) !== input.size) {
-    // Same SHA-256, different length: not a collision anyone has found; refuse rather than alias.
+  // Assignments run left to right and see the columns already assigned: `state` goes last.
+  await tx.$executeRaw`
+    INSERT INTO \`Blob\` (id, sha256, size, driver, storageKey, refCount, state, createdAt, updatedAt)
+    VALUES (${newBlobId()}, ${input.sha256}, ${BigInt(input.size)}, ${input.driver}, ${input.storageKey}, 1, 'ready', NOW(3), NOW(3))
+    ON DUPLICATE KEY UPDATE
+      refCount = IF(state = 'deleting', 1, refCount + 1),
+      driver = IF(state = 'deleting', VALUES(driver), driver),
+      storageKey = IF(state = 'deleting', VALUES(storageKey), storageKey),
+      updatedAt = NOW(3),
+      state = 'ready'`;
+  const blob = await tx.blob.findUniqueOrThrow({ where: { sha256: input.sha256 } });
+  if (Number(blob.size) !== input.size) {
+    // Same SHA-256, different length: not a collision anyone has found; refuse rather than alias
+    // (the transaction rolls back, reference included).
     throw new DomainError("INTERNAL_SERVER_ERROR", "Stored content disagrees with its digest");
   }
-  if (existing.state === "deleting") {
-    const blob = await tx.blob.update({
-      where: { id: existing.id },
-      data: { driver: input.driver, storageKey: input.storageKey, refCount: 1, state: "ready" },
-    });
-    return { blob, created: true };
-  }
-  const blob = await tx.blob.update({ where: { id: existing.id }, data: { refCount: { increment: 1 } } });
-  return { blob, created: false };
+  // Every upload writes its own key, so the row holds our key exactly when our bytes are the blob's.
+  const created = blob.storageKey === input.storageKey && blob.driver === input.driver;
+  return { blob, created };
 }
 
 /** A ready blob with this content, for 秒传 (never trusted without a proof of possession). */

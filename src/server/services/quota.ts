@@ -1,17 +1,12 @@
-import type { Db } from "~/server/db/client";
-import type { Prisma } from "~/server/db/generated/client";
+import type { Tx } from "~/server/db/client";
 import { DomainError } from "~/server/errors";
 
 // Per-user storage accounting. usedBytes counts committed files (trash included); reservedBytes
 // counts what open upload sessions have been promised. Every change is one conditional UPDATE, so
 // two concurrent requests can never both squeeze under the limit (no read-then-write race).
+// Callers hold the user's tree lock (tree-tx.ts: the User row, first), so these UPDATEs of that row
+// never wait half-way through a transaction that already holds folder or blob locks.
 
-// A transaction client as db.$transaction hands it out (the read-replica extension changes its
-// type), or as code typed with Prisma.TransactionClient holds it: the same object at run time.
-type ExtendedTx = Parameters<Extract<Parameters<Db["$transaction"]>[0], (...args: never[]) => unknown>>[0];
-export type AnyTx = ExtendedTx | Prisma.TransactionClient;
-type Tx = Prisma.TransactionClient;
-const asTx = (tx: AnyTx) => tx as Tx;
 export type Bytes = number | bigint;
 
 function toBig(bytes: Bytes): bigint {
@@ -39,8 +34,7 @@ async function quotaExceeded(tx: Tx, userId: string, bytes: bigint): Promise<Dom
 }
 
 /** Adds committed bytes; PAYLOAD_TOO_LARGE when used + reserved + bytes would exceed the quota. */
-export async function chargeUsed(txIn: AnyTx, userId: string, bytes: Bytes): Promise<void> {
-  const tx = asTx(txIn);
+export async function chargeUsed(tx: Tx, userId: string, bytes: Bytes): Promise<void> {
   const b = toBig(bytes);
   if (b === 0n) return;
   const n = await tx.$executeRaw`
@@ -50,8 +44,7 @@ export async function chargeUsed(txIn: AnyTx, userId: string, bytes: Bytes): Pro
 }
 
 /** Gives committed bytes back (a file purged). Never goes below zero. */
-export async function refundUsed(txIn: AnyTx, userId: string, bytes: Bytes): Promise<void> {
-  const tx = asTx(txIn);
+export async function refundUsed(tx: Tx, userId: string, bytes: Bytes): Promise<void> {
   const b = toBig(bytes);
   if (b === 0n) return;
   await tx.$executeRaw`
@@ -60,8 +53,7 @@ export async function refundUsed(txIn: AnyTx, userId: string, bytes: Bytes): Pro
 }
 
 /** Promises bytes to an upload session; PAYLOAD_TOO_LARGE when they do not fit. */
-export async function reserve(txIn: AnyTx, userId: string, bytes: Bytes): Promise<void> {
-  const tx = asTx(txIn);
+export async function reserve(tx: Tx, userId: string, bytes: Bytes): Promise<void> {
   const b = toBig(bytes);
   if (b === 0n) return;
   const n = await tx.$executeRaw`
@@ -71,8 +63,7 @@ export async function reserve(txIn: AnyTx, userId: string, bytes: Bytes): Promis
 }
 
 /** Withdraws a reservation (session aborted or expired). Never goes below zero. */
-export async function release(txIn: AnyTx, userId: string, bytes: Bytes): Promise<void> {
-  const tx = asTx(txIn);
+export async function release(tx: Tx, userId: string, bytes: Bytes): Promise<void> {
   const b = toBig(bytes);
   if (b === 0n) return;
   await tx.$executeRaw`
@@ -84,8 +75,7 @@ export async function release(txIn: AnyTx, userId: string, bytes: Bytes): Promis
  * Turns a reservation into committed bytes in one statement (an upload completed). The reservation
  * already passed the quota check, so this never fails on quota, even if the quota was lowered since.
  */
-export async function commitReserved(txIn: AnyTx, userId: string, reserved: Bytes, used: Bytes): Promise<void> {
-  const tx = asTx(txIn);
+export async function commitReserved(tx: Tx, userId: string, reserved: Bytes, used: Bytes): Promise<void> {
   const r = toBig(reserved);
   const u = toBig(used);
   await tx.$executeRaw`

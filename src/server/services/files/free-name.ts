@@ -1,6 +1,6 @@
 import { DomainError } from "~/server/errors";
 import { alternativeName } from "~/server/services/names";
-import { isUniqueViolation } from "./db-errors";
+import { isUniqueViolation } from "~/server/db/errors";
 import type { Tx } from "./tree-tx";
 
 // Placing an entry under a name that may be taken: "a.txt", then "a (1).txt", "a (2).txt", ... as

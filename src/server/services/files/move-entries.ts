@@ -2,7 +2,7 @@ import { Prisma } from "~/server/db/client";
 import { DomainError } from "~/server/errors";
 import type { EntryDto } from "~/server/services/entry-dto";
 import { assertParentFolder } from "~/server/services/files/insert-file";
-import { isUniqueViolation } from "./db-errors";
+import { isUniqueViolation } from "~/server/db/errors";
 import { ENTRY_COLUMNS, rowToDto, type EntryRow } from "./entry-rows";
 import { ancestorIds, requireLiveEntries } from "./tree";
 import { withTreeLock, type Tx } from "./tree-tx";

@@ -1,17 +1,18 @@
-import { db } from "~/server/db/client";
 import { DomainError } from "~/server/errors";
 import type { EntryDto } from "~/server/services/entry-dto";
 import { assertValidName } from "~/server/services/names";
-import { isUniqueViolation } from "./db-errors";
+import { isUniqueViolation } from "~/server/db/errors";
 import { rowToDto } from "./entry-rows";
 import { requireLiveEntry } from "./tree";
+import { withTreeLock } from "./tree-tx";
 
-// file.rename: one conditional UPDATE of a live entry; the unique key turns a taken name into CONFLICT.
+// file.rename: one conditional UPDATE of a live entry, under the owner's tree lock (tree-tx.ts); the
+// unique key turns a taken name into CONFLICT.
 
 export async function renameEntry(ownerId: string, input: { id: string; name: string }): Promise<EntryDto> {
   const name = assertValidName(input.name);
   try {
-    return await db.$transaction(async (tx) => {
+    return await withTreeLock(ownerId, async (tx) => {
       const current = await requireLiveEntry(tx, ownerId, input.id, "update");
       if (current.name === name) return rowToDto(current);
       await tx.$executeRaw`

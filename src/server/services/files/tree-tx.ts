@@ -1,23 +1,29 @@
-import { setTimeout as sleep } from "node:timers/promises";
-import { db, Prisma, type Tx } from "~/server/db/client";
+import type { Tx } from "~/server/db/client";
+import { runTransaction } from "~/server/db/transaction";
 import { DomainError } from "~/server/errors";
-import { isRetryableTxError } from "./db-errors";
 
-// Every change to the SHAPE of a user's tree (move, copy, trash, restore, purge, share save) runs in
-// one transaction that first locks the owner's User row. That serialises structural changes per
-// user, so "move X into F" can never interleave with "trash F" and leave a live entry inside a
-// trashed folder, and the recursive CTEs below always walk a tree nobody else is reshaping.
-// Locking the User row first is also the order quota charges take (chargeUsed updates that row),
-// so copies and purges never deadlock against each other.
+// THE LOCK ORDER. Every transaction that changes a user's tree or storage accounting (mkdir,
+// rename, move, copy, trash, restore, purge, share save, upload init/complete/abort, POST
+// /api/files, 秒传) runs through withTreeLock and takes its locks in this order:
 //
-// Inserting one entry (mkdir, uploads) does not take the lock: it takes a shared lock on the parent
-// folder row (assertParentFolder), which a concurrent trash of that folder (an UPDATE of the row)
-// waits for, and READ COMMITTED makes the trash's CTE, which runs after that UPDATE, see the
-// committed child.
+//   1. the owner's User row (FOR UPDATE, here). This serialises every structural change and every
+//      quota change of one user, so "put X into F" can never interleave with "trash F" and leave a
+//      live entry inside a trashed folder, and the recursive CTEs walk a tree nobody is reshaping;
+//   2. that user's Entry rows: the target folder (assertParentFolder, shared) and the entries
+//      changed (requireLiveEntries, id order); they are only ever locked under lock 1, so their
+//      order relative to anyone else's locks cannot close a cycle;
+//   3. Blob rows, last, in ascending id (retainBlob/releaseBlob) — or commitBlob for content met for
+//      the first time. Blobs are shared between users, so this is where different users meet.
+//      Locking reads of entries never join Blob (tree.ts), so a blob is never locked early by accident.
+//   4. then the rows this transaction creates (new entries, which need their blob to exist) and its
+//      upload session's rows.
+//
+// Transactions run READ COMMITTED (runTransaction): a locking read locks the rows it finds, not the
+// gaps around them, so looking up content that does not exist yet locks nothing. What ordering
+// cannot rule out (gap locks InnoDB still takes to check unique keys) is retried whole by
+// runTransaction, the one retry helper.
 
 export type { Tx };
-
-const MAX_ATTEMPTS = 4;
 
 export interface TreeTxOptions {
   /** Milliseconds the transaction may run (big copies and purges take a while). */
@@ -26,24 +32,13 @@ export interface TreeTxOptions {
 
 /** Runs `fn` in a READ COMMITTED transaction holding the tree lock of `ownerId`; retries deadlocks. */
 export async function withTreeLock<T>(ownerId: string, fn: (tx: Tx) => Promise<T>, options: TreeTxOptions = {}): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await db.$transaction(
-        async (tx) => {
-          await lockTree(tx, ownerId);
-          return fn(tx);
-        },
-        {
-          isolationLevel: Prisma.TransactionIsolationLevel.ReadCommitted,
-          maxWait: 10_000,
-          timeout: options.timeout ?? 60_000,
-        },
-      );
-    } catch (e) {
-      if (attempt >= MAX_ATTEMPTS || !isRetryableTxError(e)) throw e;
-      await sleep(10 * attempt + Math.floor(Math.random() * 20));
-    }
-  }
+  return runTransaction(
+    async (tx) => {
+      await lockTree(tx, ownerId);
+      return fn(tx);
+    },
+    { timeout: options.timeout ?? 60_000 },
+  );
 }
 
 /** Takes the tree lock of `ownerId` in a transaction the caller already runs. */

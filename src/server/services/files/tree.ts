@@ -11,17 +11,25 @@ type Client = Tx | typeof db;
 
 export const notFound = (what = "File or folder not found") => new DomainError("NOT_FOUND", what);
 
-/** The owner's live entry, or NOT_FOUND. `lock` takes a row lock for the rest of the transaction. */
+/**
+ * The owner's live entry, or NOT_FOUND. `lock` takes a row lock on the entry (never its blob) for the
+ * rest of the transaction.
+ */
 export async function requireLiveEntry(
   client: Client,
   ownerId: string,
   id: string,
   lock: "none" | "share" | "update" = "none",
 ): Promise<EntryRow> {
-  const suffix = lock === "update" ? Prisma.raw("FOR UPDATE") : lock === "share" ? Prisma.raw("LOCK IN SHARE MODE") : Prisma.empty;
+  if (lock !== "none") {
+    const mode = lock === "update" ? Prisma.raw("FOR UPDATE") : Prisma.raw("LOCK IN SHARE MODE");
+    const locked = await client.$queryRaw<Array<{ id: string }>>`
+      SELECT id FROM Entry WHERE id = ${id} AND ownerId = ${ownerId} AND trashedAt IS NULL ${mode}`;
+    if (locked.length === 0) throw notFound();
+  }
   const rows = await client.$queryRaw<EntryRow[]>`
     SELECT ${ENTRY_COLUMNS} FROM Entry e LEFT JOIN \`Blob\` b ON b.id = e.blobId
-    WHERE e.id = ${id} AND e.ownerId = ${ownerId} AND e.trashedAt IS NULL ${suffix}`;
+    WHERE e.id = ${id} AND e.ownerId = ${ownerId} AND e.trashedAt IS NULL`;
   const row = rows[0];
   if (!row) throw notFound();
   return row;
@@ -31,12 +39,15 @@ export async function requireLiveEntry(
 export async function requireLiveEntries(tx: Tx, ownerId: string, ids: string[]): Promise<EntryRow[]> {
   const unique = [...new Set(ids)];
   if (unique.length === 0) return [];
-  const rows = await tx.$queryRaw<EntryRow[]>`
+  // Lock the entry rows alone: a locking read joined to Blob would lock the blobs too, in entry
+  // order, ahead of the blob lock order (tree-tx.ts), and hold up other users' uploads of that content.
+  const locked = await tx.$queryRaw<Array<{ id: string }>>`
+    SELECT id FROM Entry WHERE id IN (${Prisma.join(unique)}) AND ownerId = ${ownerId} AND trashedAt IS NULL
+    ORDER BY id FOR UPDATE`;
+  if (locked.length !== unique.length) throw notFound();
+  return tx.$queryRaw<EntryRow[]>`
     SELECT ${ENTRY_COLUMNS} FROM Entry e LEFT JOIN \`Blob\` b ON b.id = e.blobId
-    WHERE e.id IN (${Prisma.join(unique)}) AND e.ownerId = ${ownerId} AND e.trashedAt IS NULL
-    ORDER BY e.id FOR UPDATE`;
-  if (rows.length !== unique.length) throw notFound();
-  return rows;
+    WHERE e.id IN (${Prisma.join(unique)}) AND e.ownerId = ${ownerId} ORDER BY e.id`;
 }
 
 /** The owner's live folder (null: the root), or NOT_FOUND; BAD_REQUEST for a file. */

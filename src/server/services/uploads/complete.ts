@@ -6,7 +6,8 @@ import type { UploadSession } from "~/server/db/generated/client";
 import { DomainError } from "~/server/errors";
 import { blobStorage, commitBlob } from "~/server/services/blobs";
 import { entryDtoInclude, toEntryDto, type EntryDto } from "~/server/services/entry-dto";
-import { insertFileEntry, withTxRetry } from "~/server/services/files/insert-file";
+import { assertParentFolder, insertFileEntry } from "~/server/services/files/insert-file";
+import { withTreeLock } from "~/server/services/files/tree-tx";
 import { commitReserved } from "~/server/services/quota";
 import { isStorageError, type StorageDriver } from "~/server/storage";
 import { dropLiveHash, settledDigest } from "./live-hash";
@@ -151,7 +152,9 @@ export async function completeUpload(actor: Actor, uploadId: string): Promise<{ 
       });
     }
 
-    const result = await withTxRetry(async (tx) => {
+    // Lock order (tree-tx.ts): the owner's row, the target folder, the blob, then the new rows.
+    const result = await withTreeLock(session.ownerId, async (tx) => {
+      await assertParentFolder(tx, session.ownerId, session.parentId);
       const { blob, created } = await commitBlob(tx, {
         sha256: digest,
         size,

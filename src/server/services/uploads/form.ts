@@ -3,9 +3,10 @@ import busboy from "busboy";
 import type { Actor } from "~/server/auth/actor";
 import { db } from "~/server/db/client";
 import { DomainError } from "~/server/errors";
-import { commitBlob } from "~/server/services/blobs";
+import { commitBlob, type CommittedBlob } from "~/server/services/blobs";
 import { toEntryDto, type EntryDto } from "~/server/services/entry-dto";
-import { assertParentFolder, insertFileEntry, withTxRetry } from "~/server/services/files/insert-file";
+import { assertParentFolder, insertFileEntry } from "~/server/services/files/insert-file";
+import { withTreeLock } from "~/server/services/files/tree-tx";
 import { nameProblem } from "~/server/services/names";
 import { chargeUsed } from "~/server/services/quota";
 import { getStorage, type StorageDriver } from "~/server/storage";
@@ -202,28 +203,39 @@ export async function uploadForm(actor: Actor, req: FormRequest): Promise<EntryD
 
   let results: Array<{ entry: Parameters<typeof toEntryDto>[0]; created: boolean; key: string }>;
   try {
-    results = await withTxRetry(async (tx) => {
-      const out = [];
-      for (const s of staged) {
-        const { blob, created } = await commitBlob(tx, { sha256: s.sha256, size: s.size, driver: storage.name, storageKey: s.key });
-        await chargeUsed(tx, actor.userId, s.size);
-        const entry = await insertFileEntry(tx, {
-          ownerId: actor.userId,
-          parentId,
-          name: s.name,
-          blobId: blob.id,
-          size: s.size,
-          mime: s.mime,
-          onClash: "suffix",
-        });
-        await tx.uploadSession.update({
-          where: { id: s.sessionId },
-          data: { state: "completed", size: BigInt(s.size), contentSha256: s.sha256, resultEntryId: entry.id },
-        });
-        out.push({ entry, created, key: s.key });
-      }
-      return out;
-    }, { timeout: 120_000, maxWait: 10_000 });
+    // Lock order (tree-tx.ts): the owner's row, the target folder, the blobs, then the new rows.
+    results = await withTreeLock(
+      actor.userId,
+      async (tx) => {
+        await assertParentFolder(tx, actor.userId, parentId);
+        await chargeUsed(tx, actor.userId, staged.reduce((n, s) => n + s.size, 0));
+        // Blobs in ascending sha256, the order commitBlob locks them in (see there).
+        const blobs = new Map<Staged, CommittedBlob>();
+        for (const s of [...staged].sort((a, b) => (a.sha256 < b.sha256 ? -1 : a.sha256 > b.sha256 ? 1 : 0))) {
+          blobs.set(s, await commitBlob(tx, { sha256: s.sha256, size: s.size, driver: storage.name, storageKey: s.key }));
+        }
+        const out = [];
+        for (const s of staged) {
+          const { blob, created } = blobs.get(s)!;
+          const entry = await insertFileEntry(tx, {
+            ownerId: actor.userId,
+            parentId,
+            name: s.name,
+            blobId: blob.id,
+            size: s.size,
+            mime: s.mime,
+            onClash: "suffix",
+          });
+          await tx.uploadSession.update({
+            where: { id: s.sessionId },
+            data: { state: "completed", size: BigInt(s.size), contentSha256: s.sha256, resultEntryId: entry.id },
+          });
+          out.push({ entry, created, key: s.key });
+        }
+        return out;
+      },
+      { timeout: 120_000 },
+    );
   } catch (e) {
     await discard(storage, staged);
     throw e;

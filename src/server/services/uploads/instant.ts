@@ -5,7 +5,8 @@ import { db } from "~/server/db/client";
 import { DomainError } from "~/server/errors";
 import { blobStorage, retainBlob } from "~/server/services/blobs";
 import { entryDtoInclude, toEntryDto, type EntryDto } from "~/server/services/entry-dto";
-import { insertFileEntry, withTxRetry } from "~/server/services/files/insert-file";
+import { assertParentFolder, insertFileEntry } from "~/server/services/files/insert-file";
+import { withTreeLock } from "~/server/services/files/tree-tx";
 import { commitReserved } from "~/server/services/quota";
 import type { Blob } from "~/server/db/generated/client";
 import { parseRanges, type ChallengeRange } from "./challenge";
@@ -75,7 +76,9 @@ export async function proveUpload(actor: Actor, input: ProveInput): Promise<{ fi
   if (!expected) throw wrong("The content is no longer available for instant upload");
   if (!timingSafeEqual(expected, Buffer.from(input.proof, "hex"))) throw wrong("Wrong proof");
 
-  const entry = await withTxRetry(async (tx) => {
+  // Lock order (tree-tx.ts): the owner's row, the target folder, the blob, then the session and entry.
+  const entry = await withTreeLock(actor.userId, async (tx) => {
+    await assertParentFolder(tx, actor.userId, session.parentId);
     // The blob is referenced before the session completes; retainBlob refuses a blob being collected.
     await retainBlob(tx, blob.id);
     const open = await tx.$executeRaw`

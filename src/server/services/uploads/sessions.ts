@@ -6,6 +6,7 @@ import type { Prisma, UploadSession } from "~/server/db/generated/client";
 import { DomainError } from "~/server/errors";
 import { blobStorage, findReadyBlob } from "~/server/services/blobs";
 import { assertParentFolder } from "~/server/services/files/insert-file";
+import { withTreeLock } from "~/server/services/files/tree-tx";
 import { entryName } from "~/server/services/names";
 import { release, reserve } from "~/server/services/quota";
 import { getStorage, type StorageDriver } from "~/server/storage";
@@ -146,7 +147,8 @@ export async function initUpload(actor: Actor, input: InitInput): Promise<InitRe
 
   let session: UploadSession;
   try {
-    session = await db.$transaction(async (tx) => {
+    // Lock order (tree-tx.ts): the owner's row, then the target folder.
+    session = await withTreeLock(actor.userId, async (tx) => {
       await assertParentFolder(tx, actor.userId, parentId);
       await reserve(tx, actor.userId, input.size);
       return tx.uploadSession.create({
@@ -220,7 +222,8 @@ export async function pendingUploads(actor: Actor) {
  * start after), then the reservation is released and the bytes removed.
  */
 export async function endSession(session: UploadSession, state: "aborted" | "expired", from: "open" | "completing" = "open"): Promise<boolean> {
-  const ended = await db.$transaction(async (tx) => {
+  // The owner's row first (tree-tx.ts), as a complete of this session takes it before the session row.
+  const ended = await withTreeLock(session.ownerId, async (tx) => {
     const n = await tx.$executeRaw`
       UPDATE UploadSession SET state = ${state}, updatedAt = NOW(3) WHERE id = ${session.id} AND state = ${from}`;
     if (n !== 1) return false;
