@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "~/server/db/client";
 import { transactionRetries } from "~/server/db/transaction";
@@ -141,5 +142,90 @@ describe("concurrent uploads of new content", () => {
     ]);
     expect(results).toEqual(results.map(() => "OK"));
     await expectConsistent(users, contents.map(sha256hex));
+  });
+});
+
+/** Live entries of the owner whose parent folder is in the trash (must never exist). */
+async function liveInTrashedFolders(ownerId: string) {
+  return db.$primary().$queryRaw<Array<{ id: string }>>`
+    SELECT c.id FROM Entry c JOIN Entry p ON p.id = c.parentId
+    WHERE c.ownerId = ${ownerId} AND c.trashedAt IS NULL AND p.trashedAt IS NOT NULL`;
+}
+
+describe("uploads racing changes of their target folder", () => {
+  it("complete racing a delete of the folder lands before it (and goes to the trash with it) or is NOT_FOUND", async () => {
+    const user = await createTestUser();
+    const seed = Math.floor(Math.random() * 1e9);
+    const landed: string[] = [];
+    const outcomes = { landed: 0, notFound: 0, mkdirLanded: 0, mkdirNotFound: 0 };
+    const retriesBefore = transactionRetries();
+    for (let round = 0; round < 6; round++) {
+      const folder = await user.caller.file.mkdir({ name: `target-${round}` });
+      const sub = await user.caller.file.mkdir({ name: "sub", parentId: folder.id });
+      const files = [...Array(6).keys()].map((i) => patternBytes(10_000 + i, seed + round * 10 + i));
+      const sessions = await Promise.all(files.map((data, i) => initChunked(user, `r${i}.bin`, data, i % 2 ? folder.id : sub.id)));
+      const completes = sessions.map((s) => trpcCode(user.caller.upload.complete({ uploadId: s.uploadId })));
+      const mkdir = user.caller.file.mkdir({ name: "late", parentId: sub.id }).then(
+        (f) => f.id,
+        (e: { code?: string }) => e.code ?? "?",
+      );
+      // The delete lands at a different point of the completes each round.
+      await sleep(round * 15);
+      expect(await user.caller.file.delete({ ids: [folder.id] })).toMatchObject({ trashed: expect.any(Number) });
+      const codes = await Promise.all(completes);
+      const madeDir = await mkdir;
+
+      for (const [i, code] of codes.entries()) {
+        expect(["OK", "NOT_FOUND"]).toContain(code);
+        const session = await db.$primary().uploadSession.findUniqueOrThrow({ where: { id: sessions[i]!.uploadId } });
+        if (code === "OK") {
+          outcomes.landed++;
+          landed.push(sha256hex(files[i]!));
+          expect(session.state).toBe("completed");
+          const entry = await db.$primary().entry.findUniqueOrThrow({ where: { id: session.resultEntryId! } });
+          // It was in the folder before the delete, so the delete took it along.
+          expect(entry.trashedAt).not.toBeNull();
+          expect(entry.trashRootId).toBe(folder.id);
+        } else {
+          outcomes.notFound++;
+          expect(session.state).toBe("aborted");
+        }
+      }
+      if (madeDir === "NOT_FOUND") outcomes.mkdirNotFound++;
+      else {
+        outcomes.mkdirLanded++;
+        expect((await db.$primary().entry.findUniqueOrThrow({ where: { id: madeDir } })).trashRootId).toBe(folder.id);
+      }
+      expect(await liveInTrashedFolders(user.actor.userId)).toEqual([]);
+    }
+    console.log(
+      `[uploads-concurrency] complete vs delete: ${JSON.stringify(outcomes)}, ${transactionRetries() - retriesBefore} transaction retries`,
+    );
+    await expectConsistent([user], landed);
+  });
+
+  it("completes, mkdirs, moves and renames in one folder at once all succeed", async () => {
+    const user = await createTestUser();
+    const seed = Math.floor(Math.random() * 1e9);
+    const target = await user.caller.file.mkdir({ name: "target" });
+    const elsewhere = await user.caller.file.mkdir({ name: "elsewhere" });
+    const movable = await Promise.all([0, 1, 2, 3].map((i) => user.caller.file.mkdir({ name: `m${i}`, parentId: elsewhere.id })));
+    const files = [...Array(8).keys()].map((i) => patternBytes(12_000 + i, seed + i));
+    const sessions = await Promise.all(files.map((data, i) => initChunked(user, `f${i}.bin`, data, target.id)));
+    const retriesBefore = transactionRetries();
+    const results = await Promise.all([
+      ...sessions.map((s) => trpcCode(user.caller.upload.complete({ uploadId: s.uploadId }))),
+      ...[0, 1, 2, 3].map((i) => trpcCode(user.caller.file.mkdir({ name: `d${i}`, parentId: target.id }))),
+      ...movable.map((m) => trpcCode(user.caller.file.move({ ids: [m.id], parentId: target.id }))),
+      trpcCode(user.caller.file.rename({ id: target.id, name: "target2" })),
+      trpcCode(user.caller.file.move({ ids: [target.id], parentId: elsewhere.id })),
+    ]);
+    expect(results).toEqual(results.map(() => "OK"));
+    console.log(`[uploads-concurrency] completes vs mkdir/move/rename: ${transactionRetries() - retriesBefore} transaction retries`);
+    const listing = await user.caller.file.list({ parentId: target.id });
+    expect(listing.items.map((e) => e.name).sort()).toEqual(
+      [...[0, 1, 2, 3].map((i) => `d${i}`), ...files.map((_, i) => `f${i}.bin`), "m0", "m1", "m2", "m3"].sort(),
+    );
+    await expectConsistent([user], files.map(sha256hex));
   });
 });
