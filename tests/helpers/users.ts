@@ -2,6 +2,8 @@ import { randomBytes } from "node:crypto";
 import type { Actor } from "~/server/auth/actor";
 import { startSession } from "~/server/auth/sessions";
 import { db } from "~/server/db/client";
+import { emptyDrive } from "~/server/services/trash/purge-trash";
+import { endSession } from "~/server/services/uploads/sessions";
 import { createUser } from "~/server/services/users";
 import { createCaller } from "~/server/trpc/root";
 import { createTrpcContext } from "~/server/trpc/trpc";
@@ -67,6 +69,15 @@ export function anonymousCaller(headers: HeadersInit = {}): Promise<Caller> {
  */
 export async function deleteTestUser(user: { actor: Actor } | string): Promise<void> {
   const userId = typeof user === "string" ? user : user.actor.userId;
+  // The drive goes the normal way first, so no blob keeps a reference (or bytes) for this user:
+  // open uploads are aborted (bytes removed, reservation released), files purged and collected.
+  if (!(await db.$primary().user.findUnique({ where: { id: userId }, select: { id: true } }))) {
+    created.delete(userId);
+    return;
+  }
+  const open = await db.$primary().uploadSession.findMany({ where: { ownerId: userId, state: "open" } });
+  for (const session of open) await endSession(session, "aborted");
+  await emptyDrive(userId);
   await db.$transaction(async (tx) => {
     await tx.entry.updateMany({ where: { ownerId: userId, parentId: { not: null } }, data: { parentId: null } });
     await tx.user.deleteMany({ where: { id: userId } });
