@@ -56,15 +56,16 @@ export function setDigestSink(sink: (sessionId: string, digest: string) => Promi
 
 async function ensureSpoolDir(): Promise<string> {
   if (spoolDir) return spoolDir;
-  const base = path.join(os.tmpdir(), "filestore-spool");
+  // turbopackIgnore: runtime paths, not files of the app; without it `next build` traces the whole project.
+  const base = path.join(/*turbopackIgnore: true*/ os.tmpdir(), "filestore-spool");
   await mkdir(base, { recursive: true });
   // Spools of processes that died are useless: remove directories older than a day.
   for (const name of await readdir(base).catch(() => [] as string[])) {
-    const dir = path.join(base, name);
+    const dir = path.join(/*turbopackIgnore: true*/ base, name);
     const st = await stat(dir).catch(() => null);
     if (st && Date.now() - st.mtimeMs > 24 * 3_600_000) await rm(dir, { recursive: true, force: true });
   }
-  const dir = path.join(base, `${process.pid}-${randomBytes(4).toString("hex")}`);
+  const dir = path.join(/*turbopackIgnore: true*/ base, `${process.pid}-${randomBytes(4).toString("hex")}`);
   await mkdir(dir, { recursive: true });
   spoolDir = dir;
   return dir;
@@ -129,7 +130,7 @@ export async function planChunk(
   }
   if (index > h.next && index - h.next <= SPOOL_WINDOW && !h.spooled.has(index) && spoolBytes + bytes <= SPOOL_MAX_BYTES) {
     const dir = await ensureSpoolDir();
-    const file = path.join(dir, `${session.id}.${index}.${randomBytes(4).toString("hex")}`);
+    const file = path.join(/*turbopackIgnore: true*/ dir, `${session.id}.${index}.${randomBytes(4).toString("hex")}`);
     spoolBytes += bytes;
     return { mode: "spool", file, stream: createWriteStream(file, { flags: "wx" }), bytes };
   }
