@@ -157,6 +157,8 @@ function DriveView({ folderId }: { folderId: string | null }) {
         </div>
       )}
 
+      <PendingUploads activeIds={uploader.rows} onResume={(file, parentId) => uploader.add([file], parentId)} />
+
       {creating && !searching && <NewFolderForm parentId={folderId} onDone={() => setCreating(false)} />}
 
       {selected.size > 0 && (
@@ -199,8 +201,6 @@ function DriveView({ folderId }: { folderId: string | null }) {
         onShare={(entry) => setPending({ kind: "share", entry })}
         onUploadClick={() => fileInput.current?.click()}
       />
-
-      <PendingUploads activeIds={uploader.rows} onResume={(file, parentId) => uploader.add([file], parentId)} />
 
       {dragging && (
         <div className="drop-hint" aria-hidden>
@@ -276,7 +276,7 @@ function NewFolderForm({ parentId, onDone }: { parentId: string | null; onDone: 
       await utils.file.list.invalidate();
       onDone();
     } catch (err) {
-      setError(errorMessage(err, { NOT_FOUND: "This folder no longer exists." }));
+      setError(errorMessage(err, { NOT_FOUND: "This folder no longer exists.", CONFLICT: `“${trimmed}” already exists in this folder.` }));
     }
   }
 

@@ -114,7 +114,7 @@ export function Listing({
 
   return (
     <>
-      <table className="listing" data-testid="listing">
+      <table className="listing files" data-testid="listing">
         <thead>
           <tr>
             <th className="check">
@@ -281,7 +281,7 @@ function RenameForm({ entry, onDone }: { entry: DriveEntry; onDone: () => void }
       void utils.file.path.invalidate();
       onDone();
     } catch (err) {
-      setError(errorMessage(err));
+      setError(errorMessage(err, { CONFLICT: `“${trimmed}” already exists in this folder.` }));
     }
   }
 

@@ -60,7 +60,7 @@ export function SharedLinks() {
             <tr>
               <th>Item</th>
               <th>Status</th>
-              <th className="date">Created</th>
+              <th className="date hide-narrow">Created</th>
               <th className="date">Expires</th>
               <th className="num">Downloads</th>
               <th className="actions">
@@ -77,16 +77,20 @@ export function SharedLinks() {
                     <span className="entry-name" title={share.entryName}>
                       {share.entryName}
                     </span>
-                    {share.hasPassword && <span className="badge">password</span>}
                   </div>
                   {showing === share.token && <CopyField value={new URL(share.url, window.location.origin).toString()} />}
                 </td>
                 <td>
-                  <span className={`state ${share.state}`}>{STATE_TEXT[share.state]}</span>
+                  <div className="state-line">
+                    <span className={`state ${share.state}`}>{STATE_TEXT[share.state]}</span>
+                    {share.hasPassword && <span className="badge">password</span>}
+                  </div>
                 </td>
-                <td className="date">{formatDate(share.createdAt)}</td>
-                <td className="date">{share.expiresAt ? formatDate(share.expiresAt) : "Never"}</td>
-                <td className="num">
+                <td className="date hide-narrow">{formatDate(share.createdAt)}</td>
+                <td className="date" data-label="Expires">
+                  {share.expiresAt ? formatDate(share.expiresAt) : "Never"}
+                </td>
+                <td className="num" data-label="Downloads">
                   {share.downloadCount}
                   {share.maxDownloads !== null && ` / ${share.maxDownloads}`}
                 </td>

@@ -44,6 +44,7 @@ export function AppShell({ me: initialMe, section, children }: { me: Me; section
               href={item.href}
               className={item.section === section ? "navlink active" : "navlink"}
               aria-current={item.section === section ? "page" : undefined}
+              title={item.label}
             >
               <Icon name={item.icon} />
               {item.label}

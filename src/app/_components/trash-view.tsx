@@ -113,7 +113,7 @@ export function TrashView() {
               <tr>
                 <th>Name</th>
                 <th className="num">Size</th>
-                <th className="date">Deleted</th>
+                <th className="date hide-narrow">Deleted</th>
                 <th>Purged</th>
                 <th className="actions">
                   <span className="sr-only">Actions</span>
@@ -137,7 +137,7 @@ export function TrashView() {
                     </div>
                   </td>
                   <td className="num">{formatBytes(item.kind === "folder" ? item.totalSize : (item.size ?? 0))}</td>
-                  <td className="date">{formatDate(item.trashedAt)}</td>
+                  <td className="date hide-narrow">{formatDate(item.trashedAt)}</td>
                   <td className="date" title={formatDate(item.purgeAt)}>
                     {purgeText(item.purgeAt)}
                   </td>

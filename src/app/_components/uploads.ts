@@ -229,12 +229,17 @@ export function useUploader() {
         update(key, { loaded: done, resumedChunks: have.size || undefined });
 
         const todo = Array.from({ length: chunkCount }, (_, i) => i).filter((i) => !have.has(i));
+        // One failed chunk fails the file: the other workers stop too (and their requests end),
+        // so a retry never races a previous attempt.
+        const chunks = new AbortController();
+        const stopChunks = () => chunks.abort();
+        signal.addEventListener("abort", stopChunks, { once: true });
         const worker = async () => {
           for (let i = todo.shift(); i !== undefined; i = todo.shift()) {
             const blob = file.slice(i * chunkSize, i * chunkSize + lengthOf(i));
             for (let attempt = 1; ; attempt++) {
               try {
-                await putChunk(init.uploadId, i, blob, signal, (sent) => {
+                await putChunk(init.uploadId, i, blob, chunks.signal, (sent) => {
                   inFlight.set(i, sent);
                   report();
                 });
@@ -242,7 +247,7 @@ export function useUploader() {
               } catch (e) {
                 inFlight.delete(i);
                 if (!(e instanceof ChunkError) || !e.retryable || attempt >= CHUNK_ATTEMPTS) throw e;
-                await sleep(e.retryAfterMs ?? 500 * 2 ** (attempt - 1), signal);
+                await sleep(e.retryAfterMs ?? 500 * 2 ** (attempt - 1), chunks.signal);
               }
             }
             inFlight.delete(i);
@@ -250,7 +255,18 @@ export function useUploader() {
             report();
           }
         };
-        await Promise.all(Array.from({ length: Math.min(PARALLEL_CHUNKS, todo.length) }, worker));
+        try {
+          await Promise.all(
+            Array.from({ length: Math.min(PARALLEL_CHUNKS, todo.length) }, () =>
+              worker().catch((e: unknown) => {
+                chunks.abort();
+                throw e;
+              }),
+            ),
+          );
+        } finally {
+          signal.removeEventListener("abort", stopChunks);
+        }
 
         update(key, { state: "finishing", loaded: file.size });
         try {
