@@ -1,5 +1,6 @@
 import type { Metadata, Viewport } from "next";
 import type { ReactNode } from "react";
+import { UploadsProvider } from "~/app/_components/upload-context";
 import { TRPCReactProvider } from "~/trpc/react";
 import "./globals.css";
 
@@ -14,7 +15,9 @@ export default function RootLayout({ children }: { children: ReactNode }) {
   return (
     <html lang="en">
       <body>
-        <TRPCReactProvider>{children}</TRPCReactProvider>
+        <TRPCReactProvider>
+          <UploadsProvider>{children}</UploadsProvider>
+        </TRPCReactProvider>
       </body>
     </html>
   );

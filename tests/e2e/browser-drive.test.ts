@@ -449,6 +449,34 @@ describe("browser: uploads that stop", () => {
   });
 });
 
+describe("browser: uploads keep going across pages", () => {
+  it("an upload started in the drive finishes while the user looks at the trash", async () => {
+    const user = await newUser();
+    const { context, page } = await stack.newPage();
+    await signInThroughForm(page, stack.baseUrl, user);
+    // slow chunks: the upload is still running when the user moves on
+    await page.route(/\/api\/uploads\/[^/]+\/chunks\/\d+$/, async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      await route.continue();
+    });
+    const name = "在后台上传 background.bin";
+    const data = randomBytes(4 * MiB);
+    await upload(page, await localFile(name, data));
+    await expect.poll(() => uploadRow(page, name).getAttribute("data-state"), { timeout: 30_000 }).toBe("uploading");
+    await page.getByRole("link", { name: "Trash" }).click();
+    await page.waitForURL(/\/trash$/);
+    await page.getByTestId("empty-trash-state").waitFor();
+    expect(await uploadRow(page, name).getAttribute("data-state")).toMatch(/uploading|finishing/);
+    await screenshot(page, "drive-25-upload-on-trash-page");
+    await waitUploadDone(page, name);
+    await page.getByRole("link", { name: "My drive" }).click();
+    await entryRow(page, name).waitFor();
+    const entry = await db.entry.findFirst({ where: { ownerId: user.actor.userId, name }, include: { blob: true } });
+    expect(entry!.blob!.sha256).toBe(sha256hex(data));
+    await context.close();
+  });
+});
+
 describe("browser: drag and drop", () => {
   it("files dropped on the page are uploaded into the folder shown", async () => {
     const user = await newUser();

@@ -10,8 +10,8 @@ import { folderHref, Listing, type DriveEntry, type Selection, type Sort } from 
 import { MoveDialog } from "./move-dialog";
 import { ShareDialog } from "./share-dialog";
 import { AppShell, type Me } from "./shell";
-import { PendingUploads, UploadPanel } from "./upload-panel";
-import { activeStates, useUploader } from "./uploads";
+import { useUploads } from "./upload-context";
+import { PendingUploads } from "./upload-panel";
 
 // The drive page: breadcrumbs, toolbar (search, new folder, upload), the listing, multi-select
 // actions, drag-and-drop uploads, the upload panel and the dialogs (move, share, delete).
@@ -41,7 +41,7 @@ type Pending =
 
 function DriveView({ folderId }: { folderId: string | null }) {
   const utils = api.useUtils();
-  const uploader = useUploader();
+  const uploader = useUploads();
   const [query, setQuery] = useState("");
   const q = useDebounced(query.trim(), 250);
   const [creating, setCreating] = useState(false);
@@ -59,15 +59,6 @@ function DriveView({ folderId }: { folderId: string | null }) {
     setCreating(false);
     setNotice(null);
   }, [folderId]);
-
-  // Closing the tab mid-upload loses the in-flight chunks (the session stays open to resume).
-  const busy = uploader.rows.some((r) => activeStates.has(r.state));
-  useEffect(() => {
-    if (!busy) return;
-    const warn = (e: BeforeUnloadEvent) => e.preventDefault();
-    window.addEventListener("beforeunload", warn);
-    return () => window.removeEventListener("beforeunload", warn);
-  }, [busy]);
 
   const searching = q.length > 0;
 
@@ -208,8 +199,6 @@ function DriveView({ folderId }: { folderId: string | null }) {
           Drop files to upload them here
         </div>
       )}
-
-      <UploadPanel uploader={uploader} />
 
       {pending?.kind === "delete" && (
         <DeleteDialog

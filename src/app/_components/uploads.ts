@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { api } from "~/trpc/react";
 import { errorCode, errorMessage } from "./errors";
 import { formatBytes } from "./format";
@@ -68,6 +68,7 @@ interface Job {
   file: File;
   controller: AbortController;
   uploadId?: string;
+  sha256?: string;
 }
 
 class ChunkError extends Error {
@@ -185,10 +186,11 @@ export function useUploader() {
       const { key, parentId } = job.row;
       const signal = controller.signal;
       try {
-        let sha256: string | undefined;
-        if (file.size >= INSTANT_MIN_BYTES) {
+        // Hashed once per picked file: a retry reuses it.
+        let sha256 = job.sha256;
+        if (sha256 === undefined && file.size >= INSTANT_MIN_BYTES) {
           update(key, { state: "hashing", hashed: 0, error: undefined });
-          sha256 = await sha256OfBlob(file, { signal, onProgress: (hashed) => update(key, { hashed }) });
+          sha256 = job.sha256 = await sha256OfBlob(file, { signal, onProgress: (hashed) => update(key, { hashed }) });
         }
         update(key, { state: "uploading", error: undefined });
         const wanted = { name: file.name, size: file.size, parentId, chunkSize: chunkSizeFor(file.size) };
@@ -379,5 +381,5 @@ export function useUploader() {
     };
   }, []);
 
-  return { rows, add, cancel, retry, clearFinished };
+  return useMemo(() => ({ rows, add, cancel, retry, clearFinished }), [rows, add, cancel, retry, clearFinished]);
 }
