@@ -120,6 +120,49 @@ describe("concurrent uploads of new content", () => {
     await expectConsistent(users, sessions.map((x) => sha256hex(x.data)));
   });
 
+  it("the chunks of one session, all sent at once, are all recorded (no deadlock in the chunk bookkeeping)", async () => {
+    const [user] = await Promise.all([createTestUser()]);
+    const chunkSize = 1024 * 1024;
+    const data = patternBytes(24 * chunkSize + 12_345, Math.floor(Math.random() * 1e9));
+    const init = (await user!.caller.upload.init({ name: "many-chunks.bin", size: data.length, chunkSize, sha256: sha256hex(data) })) as InitReply;
+    expect(init.chunkCount).toBe(25);
+    const retriesBefore = transactionRetries();
+    // Every chunk at once, in reverse order: the claims, parts and bookkeeping of 25 requests overlap.
+    const puts = await Promise.all(
+      [...Array(init.chunkCount).keys()].reverse().map((i) =>
+        sendChunk(http.baseUrl, user!.authHeaders, init.uploadId, i, data.subarray(i * chunkSize, Math.min(data.length, (i + 1) * chunkSize))),
+      ),
+    );
+    console.log(`[uploads-concurrency] 25 parallel chunks: ${transactionRetries() - retriesBefore} transaction retries`);
+    expect(puts.filter((p) => p.status !== 200).map((p) => `${p.status} ${JSON.stringify(p.json)}`)).toEqual([]);
+    const status = await user!.caller.upload.status({ uploadId: init.uploadId });
+    expect(status.received).toEqual([...Array(25).keys()]);
+    const done = await user!.caller.upload.complete({ uploadId: init.uploadId });
+    expect(done.file.size).toBe(data.length);
+    await expectConsistent([user!], [sha256hex(data)]);
+  });
+
+  it("an abort while chunks are being recorded ends the session at once: reservation released, bytes gone", async () => {
+    for (let round = 0; round < 3; round++) {
+      const user = await createTestUser();
+      const chunkSize = 1024 * 1024;
+      const data = patternBytes(16 * chunkSize, Math.floor(Math.random() * 1e9));
+      const init = (await user.caller.upload.init({ name: `abort-${round}.bin`, size: data.length, chunkSize })) as InitReply;
+      const puts = [...Array(init.chunkCount).keys()].map((i) =>
+        sendChunk(http.baseUrl, user.authHeaders, init.uploadId, i, data.subarray(i * chunkSize, (i + 1) * chunkSize)),
+      );
+      await sleep(40 + round * 40);
+      // The abort takes the session row while chunk bookkeeping holds and queues on it.
+      expect(await trpcCode(user.caller.upload.abort({ uploadId: init.uploadId }))).toBe("OK");
+      const statuses = (await Promise.all(puts)).map((p) => p.status);
+      expect(statuses.every((s) => s === 200 || s === 404 || s === 409), statuses.join(",")).toBe(true);
+      const session = await db.$primary().uploadSession.findUniqueOrThrow({ where: { id: init.uploadId } });
+      expect(session.state).toBe("aborted");
+      expect(await db.$primary().uploadChunk.count({ where: { sessionId: init.uploadId } })).toBe(0);
+      await expectConsistent([user], []);
+    }
+  });
+
   it("forms and completes of the same new content interleave", async () => {
     const users = await Promise.all([0, 1].map(() => createTestUser()));
     const seed = Math.floor(Math.random() * 1e9);

@@ -15,7 +15,13 @@ export interface TransactionOptions {
   timeout?: number;
   /** Milliseconds to wait for a pool connection. Default 10 s. */
   maxWait?: number;
-  /** Default READ COMMITTED: locking reads lock the rows they return, not the gaps around them. */
+  /**
+   * Default REPEATABLE READ (InnoDB's own default). Not READ COMMITTED: there MariaDB's
+   * semi-consistent reads made a conditional `UPDATE … WHERE id = ? AND state = 'open'` that had
+   * waited on another transaction's lock of the row report 0 rows for a row that matched (4 of 25
+   * parallel chunk writes of one upload failed that way in tests/integration/uploads-concurrency),
+   * and the services judge their conditional UPDATEs by that count.
+   */
   isolationLevel?: Prisma.TransactionIsolationLevel;
 }
 
@@ -36,7 +42,7 @@ export async function runTransaction<T>(fn: (tx: Tx) => Promise<T>, options: Tra
   for (let attempt = 1; ; attempt++) {
     try {
       return await db.$transaction(fn, {
-        isolationLevel: options.isolationLevel ?? Prisma.TransactionIsolationLevel.ReadCommitted,
+        isolationLevel: options.isolationLevel ?? Prisma.TransactionIsolationLevel.RepeatableRead,
         timeout: options.timeout ?? 15_000,
         maxWait: options.maxWait ?? 10_000,
       });

@@ -18,9 +18,10 @@ import { DomainError } from "~/server/errors";
 //   4. then the rows this transaction creates (new entries, which need their blob to exist) and its
 //      upload session's rows.
 //
-// Transactions run READ COMMITTED (runTransaction): a locking read locks the rows it finds, not the
-// gaps around them, so looking up content that does not exist yet locks nothing. What ordering
-// cannot rule out (gap locks InnoDB still takes to check unique keys) is retried whole by
+// Transactions run REPEATABLE READ (runTransaction; its comment says why not READ COMMITTED). Content
+// met for the first time is inserted with INSERT … ON DUPLICATE KEY UPDATE (commitBlob), never looked
+// up with a locking read first, so no gap lock is taken on a SHA-256 that does not exist yet. What
+// ordering cannot rule out (next-key locks InnoDB takes to check unique keys) is retried whole by
 // runTransaction, the one retry helper.
 
 export type { Tx };
@@ -30,7 +31,7 @@ export interface TreeTxOptions {
   timeout?: number;
 }
 
-/** Runs `fn` in a READ COMMITTED transaction holding the tree lock of `ownerId`; retries deadlocks. */
+/** Runs `fn` in a transaction holding the tree lock of `ownerId`; retries deadlocks. */
 export async function withTreeLock<T>(ownerId: string, fn: (tx: Tx) => Promise<T>, options: TreeTxOptions = {}): Promise<T> {
   return runTransaction(
     async (tx) => {

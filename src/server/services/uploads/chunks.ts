@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import type { Actor } from "~/server/auth/actor";
 import { db } from "~/server/db/client";
+import { runTransaction } from "~/server/db/transaction";
 import { Prisma, type UploadSession } from "~/server/db/generated/client";
 import { DomainError } from "~/server/errors";
 import { blobStorage } from "~/server/services/blobs";
@@ -162,19 +163,29 @@ export async function putChunk(
       source.stop();
       meter.destroy();
       // The claim is released only once the storage write has stopped (finally below).
-      await Promise.allSettled([part, source.finished]);
-      throw meter.failure ?? storageError(e);
+      const [stored] = await Promise.allSettled([part, source.finished]);
+      // The body's own fault (length, digest) first; else the driver's wrapped error, which says what
+      // happened (an upload aborted meanwhile is NOT_FOUND) where the body stream only saw its
+      // destination fail with a bare errno.
+      throw meter.failure ?? storageError(stored.status === "rejected" ? stored.reason : e);
     }
     if (!meter.digest) throw new Error("chunk digest missing after a complete body");
 
-    const received = await db.$transaction(async (tx) => {
+    // The session row first: every bookkeeping transaction of this session queues on it before it
+    // touches claim or chunk rows, so two chunks finishing together (and a claim being inserted,
+    // which share-locks the session row for its foreign key) can never wait on each other in a cycle.
+    const received = await runTransaction(async (tx) => {
+      // A locking read, not "UPDATE … WHERE state = 'open'" judged by its row count: MariaDB's
+      // semi-consistent reads under READ COMMITTED can report 0 rows for an UPDATE that waited on
+      // another chunk's lock of this row (seen with 25 chunks at once).
+      const [row] = await tx.$queryRaw<Array<{ state: string }>>`
+        SELECT state FROM UploadSession WHERE id = ${session.id} FOR UPDATE`;
+      if (row?.state !== "open") throw new DomainError("NOT_FOUND", "Upload not found or expired");
+      await tx.$executeRaw`
+        UPDATE UploadSession SET expiresAt = ${new Date(Date.now() + sessionTtlMs())}, updatedAt = NOW(3) WHERE id = ${session.id}`;
       const mine = await tx.$executeRaw`
         DELETE FROM UploadChunkClaim WHERE sessionId = ${session.id} AND \`index\` = ${index} AND token = ${token}`;
       if (mine !== 1) throw new DomainError("CONFLICT", `Chunk ${index} was taken over by another request`);
-      const open = await tx.$executeRaw`
-        UPDATE UploadSession SET expiresAt = ${new Date(Date.now() + sessionTtlMs())}, updatedAt = NOW(3)
-        WHERE id = ${session.id} AND state = 'open'`;
-      if (open !== 1) throw new DomainError("NOT_FOUND", "Upload not found or expired");
       await tx.uploadChunk.create({
         data: { sessionId: session.id, index, size: expected, sha256: meter.digest!.toString("hex"), etag },
       });
