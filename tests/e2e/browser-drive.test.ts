@@ -449,6 +449,34 @@ describe("browser: uploads that stop", () => {
   });
 });
 
+describe("browser: 秒传 refused", () => {
+  it("a wrong proof falls back to sending the chunks", async () => {
+    const user = await newUser();
+    const data = randomBytes(3 * MiB + 5);
+    await putFile(user, "original.bin", data);
+    const { context, page } = await stack.newPage();
+    const puts = chunkPuts(page);
+    await signInThroughForm(page, stack.baseUrl, user);
+    // the page's proof is swapped for a wrong one on the way to the server
+    let proofs = 0;
+    await page.route(/\/api\/trpc\/[^?]*upload\.prove/, async (route) => {
+      proofs++;
+      const body = route.request().postData()!.replace(/"proof":"[0-9a-f]{64}"/, `"proof":"${"0".repeat(64)}"`);
+      await route.continue({ postData: body });
+    });
+    const name = "copy of original.bin";
+    await upload(page, await localFile(name, data));
+    const row = await waitUploadDone(page, name);
+    expect(proofs).toBe(1);
+    expect(await row.getAttribute("data-instant")).toBeNull();
+    const session = await db.uploadSession.findFirst({ where: { ownerId: user.actor.userId, name }, orderBy: { createdAt: "desc" } });
+    expect(session!.state).toBe("completed");
+    expect(puts.length).toBe(session!.chunkCount);
+    await entryRow(page, name).waitFor();
+    await context.close();
+  });
+});
+
 describe("browser: uploads keep going across pages", () => {
   it("an upload started in the drive finishes while the user looks at the trash", async () => {
     const user = await newUser();

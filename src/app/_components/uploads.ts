@@ -214,8 +214,10 @@ export function useUploader() {
             afterUpload();
             return;
           } catch (e) {
-            // A refused proof leaves an ordinary chunked session behind: send the bytes instead.
-            if (errorCode(e) !== "FORBIDDEN") throw e;
+            // A refused proof leaves an ordinary chunked session behind, and a throttled one an
+            // open session that takes chunks all the same: send the bytes instead.
+            const code = errorCode(e);
+            if (code !== "FORBIDDEN" && code !== "TOO_MANY_REQUESTS") throw e;
             plan = await client.upload.status.query({ uploadId: init.uploadId }, { signal });
           }
         } else {
