@@ -102,6 +102,17 @@ describe("POST /api/files", () => {
     expect(second.json.files.map((f: { name: string }) => f.name)).toEqual(["r (1).pdf", "r (2).pdf"]);
   });
 
+  it("keeps unicode, brackets and spaces in file names as the browser sent them (raw UTF-8 filename)", async () => {
+    const user = await createTestUser();
+    // (Browsers send a double quote in a filename as %22, per the HTML spec; that is their encoding, not ours.)
+    const names = ["很长的文件名 报告.txt", "naïve café (v2).md", "emoji 📁.bin"];
+    const res = await postFiles(http.baseUrl, user.authHeaders, names.map((name, i) => ({ name, data: patternBytes(20 + i, 40 + i) })));
+    expect(res.status, JSON.stringify(res.json)).toBe(201);
+    expect(res.json.files.map((f: { name: string }) => f.name)).toEqual(names);
+    const listed = await user.caller.file.list({});
+    expect(listed.items.map((i) => i.name).sort()).toEqual([...names].sort());
+  });
+
   it("accepts an empty file", async () => {
     const user = await createTestUser();
     const r = await postFiles(http.baseUrl, user.authHeaders, [{ name: "empty", data: Buffer.alloc(0) }]);

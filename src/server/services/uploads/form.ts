@@ -118,6 +118,9 @@ export async function uploadForm(actor: Actor, req: FormRequest): Promise<EntryD
       headers: { "content-type": contentType! },
       // Names are checked by our own rules (a "/" is refused, not silently cut to a basename).
       preservePath: true,
+      // Browsers, curl -F and FormData send the filename parameter as raw UTF-8 (busboy's default
+      // for it is latin1, which turns 文件.txt into mojibake); filename*= still wins when present.
+      defParamCharset: "utf8",
       limits: { fields: 32, fieldSize: 4096, fieldNameSize: 128, files: MAX_FILES, parts: MAX_FILES + 32 },
     });
   } catch (e) {
