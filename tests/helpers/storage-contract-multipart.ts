@@ -118,3 +118,28 @@ export function defineMultipartContract({ driver, key, partBytes }: ContractCont
     await d.multipart.abort(k, uploadId);
   });
 }
+
+/** readPart, where a driver offers it (local): a stored part's bytes before complete, by etag. */
+export function defineReadPartContract({ driver, key, partBytes }: ContractContext): void {
+  it("multipart readPart: the exact bytes of a stored part (both layouts), null for a stale etag or an ended upload", async (ctx) => {
+    const d = driver();
+    if (!d.multipart.readPart) return ctx.skip();
+    const p = partBytes();
+    for (const partSize of [undefined, p]) {
+      const k = key(`read-part-${partSize ?? "free"}.bin`);
+      const { uploadId } = await d.multipart.create(k, { partSize });
+      const first = deterministicBytes(`${k}#2a`, p);
+      const stale = (await d.multipart.uploadPart(k, uploadId, 2, body(first), first.length)).etag;
+      const data = deterministicBytes(`${k}#2b`, p);
+      const etag = (await d.multipart.uploadPart(k, uploadId, 2, body(data), data.length)).etag;
+      const last = deterministicBytes(`${k}#3`, 777);
+      const lastEtag = (await d.multipart.uploadPart(k, uploadId, 3, body(last), last.length)).etag;
+      expectBytes(await readAll((await d.multipart.readPart(k, uploadId, 2, etag)) as Readable), data);
+      expectBytes(await readAll((await d.multipart.readPart(k, uploadId, 3, lastEtag)) as Readable), last);
+      expect(await d.multipart.readPart(k, uploadId, 2, stale)).toBeNull();
+      expect(await d.multipart.readPart(k, uploadId, 1, etag)).toBeNull();
+      await d.multipart.abort(k, uploadId);
+      expect(await d.multipart.readPart(k, uploadId, 2, etag)).toBeNull();
+    }
+  });
+}

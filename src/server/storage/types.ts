@@ -131,6 +131,12 @@ export interface StorageDriver {
     abort(key: string, uploadId: string): Promise<void>;
     /** The parts stored so far, by partNumber; null when the upload does not exist (any more). */
     listParts(key: string, uploadId: string): Promise<PartInfo[] | null>;
+    /**
+     * The bytes of one stored part (exactly that etag) before the upload completes; null when the
+     * upload, the part or that etag is gone. Only where a part can be read back cheaply (local);
+     * absent on s3/oss, where a part cannot be read before complete.
+     */
+    readPart?(key: string, uploadId: string, partNumber: number, etag: string): Promise<Readable | null>;
   };
 
   /** Checks the backend is reachable and usable (bucket exists, directory writable). */

@@ -147,7 +147,8 @@ export async function putChunk(
   let recorded = false;
   try {
     const multipartId = await ensureMultipart(session);
-    plan = await planChunk(session, index, expected, chunkZeroStored);
+    const storage = blobStorage(session.driver);
+    plan = await planChunk(session, index, expected, chunkZeroStored, storage.multipart.readPart !== undefined);
     const meter = new Meter({
       exact: expected,
       expectedDigest,
@@ -156,7 +157,7 @@ export async function putChunk(
     });
     const source = chunkSource(req, meter);
     let etag: string;
-    const part = blobStorage(session.driver).multipart.uploadPart(session.stagingKey, multipartId, index + 1, meter, expected);
+    const part = storage.multipart.uploadPart(session.stagingKey, multipartId, index + 1, meter, expected);
     try {
       [{ etag }] = await Promise.all([part, source.finished]);
     } catch (e) {
@@ -164,10 +165,12 @@ export async function putChunk(
       meter.destroy();
       // The claim is released only once the storage write has stopped (finally below).
       const [stored] = await Promise.allSettled([part, source.finished]);
-      // The body's own fault (length, digest) first; else the driver's wrapped error, which says what
-      // happened (an upload aborted meanwhile is NOT_FOUND) where the body stream only saw its
-      // destination fail with a bare errno.
-      throw meter.failure ?? storageError(stored.status === "rejected" ? stored.reason : e);
+      // The body's own fault (length, digest, form) first; else the driver's wrapped error, which
+      // says what happened (an upload aborted meanwhile is NOT_FOUND) where the body stream only saw
+      // its destination fail with a bare errno.
+      if (meter.failure) throw meter.failure;
+      if (e instanceof DomainError) throw e;
+      throw storageError(stored.status === "rejected" ? stored.reason : e);
     }
     if (!meter.digest) throw new Error("chunk digest missing after a complete body");
 
@@ -193,7 +196,10 @@ export async function putChunk(
     });
     recorded = true;
     if (plan.mode === "none") chunkMissed(session.id, index);
-    else chunkRecorded(session.id, index, plan, !meter.spoolFailed);
+    else {
+      const readBack = () => storage.multipart.readPart?.(session.stagingKey, multipartId, index + 1, etag) ?? Promise.resolve(null);
+      chunkRecorded(session.id, index, plan, !meter.spoolFailed, readBack);
+    }
     return { index, received };
   } finally {
     clearInterval(heartbeat);

@@ -3,6 +3,7 @@ import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
 import { mkdir, readdir, rm, stat, unlink } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import type { Readable } from "node:stream";
 
 // The whole-content SHA-256 of a chunked upload, computed while the chunks stream in, so complete
 // never has to read the file back (complete is then O(1) in the file size).
@@ -10,8 +11,9 @@ import path from "node:path";
 // SHA-256 is sequential and OpenSSL's hash state cannot be saved, so the digest is built in the
 // process that receives the chunks: the chunk at the hash's position is hashed as it streams
 // (into a copy of the hash, adopted only once the chunk is recorded), and chunks that arrive ahead
-// of it (parallel uploads) are spooled to a local temp file and hashed from there, in order, as
-// soon as the gap closes. A resumable pure-TypeScript SHA-256 whose state could live in MariaDB was
+// of it (parallel uploads) are hashed in order as soon as the gap closes: read back from storage
+// where the driver can read a part before complete (local disk: the bytes are already on disk, most
+// likely still in the page cache), else spooled to a local temp file while they stream in. A resumable pure-TypeScript SHA-256 whose state could live in MariaDB was
 // measured at 213-250 MB/s against 1.5 GB/s for OpenSSL on this hardware, and spread over several
 // web instances it would still need the out-of-order chunks' bytes, which S3 does not let anyone
 // read before the multipart upload completes; so the fast path is per process and the slow path is
@@ -36,13 +38,15 @@ interface LiveHash {
   next: number;
   /** Index whose bytes are being hashed as they stream in (at most one: `next`). */
   inflight: number | null;
-  /** Recorded chunks waiting in the spool: index → file. */
-  spooled: Map<number, { file: string; bytes: number }>;
+  /** Recorded chunks waiting to be hashed: index → spool file, or the stored part to read back. */
+  spooled: Map<number, Waiting>;
   digest: string | null;
   chain: Promise<void>;
   lastUsed: number;
   dead: boolean;
 }
+
+type Waiting = { file: string; bytes: number } | { read: () => Promise<Readable | null>; bytes: 0 };
 
 const live = new Map<string, LiveHash>();
 let spoolBytes = 0;
@@ -77,9 +81,10 @@ function touch(h: LiveHash): void {
 
 function kill(h: LiveHash): void {
   h.dead = true;
-  for (const { file, bytes } of h.spooled.values()) {
-    spoolBytes -= bytes;
-    void unlink(file).catch(() => {});
+  for (const waiting of h.spooled.values()) {
+    if (!("file" in waiting)) continue;
+    spoolBytes -= waiting.bytes;
+    void unlink(waiting.file).catch(() => {});
   }
   h.spooled.clear();
   live.delete(h.sessionId);
@@ -93,6 +98,8 @@ setInterval(() => {
 export type HashPlan =
   | { mode: "inline"; hash: Hash }
   | { mode: "spool"; file: string; stream: WriteStream; bytes: number }
+  /** Hashed later from storage (`read`, once the chunk is recorded with its etag). */
+  | { mode: "stored" }
   | { mode: "none" };
 
 /**
@@ -104,6 +111,7 @@ export async function planChunk(
   index: number,
   bytes: number,
   chunkZeroStored: boolean,
+  canReadBack = false,
 ): Promise<HashPlan> {
   let h = live.get(session.id);
   if (!h) {
@@ -128,6 +136,7 @@ export async function planChunk(
     h.inflight = index;
     return { mode: "inline", hash: h.hash.copy() };
   }
+  if (index > h.next && canReadBack && !h.spooled.has(index)) return { mode: "stored" };
   if (index > h.next && index - h.next <= SPOOL_WINDOW && !h.spooled.has(index) && spoolBytes + bytes <= SPOOL_MAX_BYTES) {
     const dir = await ensureSpoolDir();
     const file = path.join(/*turbopackIgnore: true*/ dir, `${session.id}.${index}.${randomBytes(4).toString("hex")}`);
@@ -148,8 +157,17 @@ export function abandonChunk(sessionId: string, index: number, plan: HashPlan): 
   if (h && plan.mode === "inline" && h.inflight === index) h.inflight = null;
 }
 
-/** The chunk is recorded in the database: its bytes join the digest (now or when the gap closes). */
-export function chunkRecorded(sessionId: string, index: number, plan: HashPlan, spoolUsable: boolean): void {
+/**
+ * The chunk is recorded in the database: its bytes join the digest (now or when the gap closes).
+ * `readBack` opens the stored part again (plan "stored").
+ */
+export function chunkRecorded(
+  sessionId: string,
+  index: number,
+  plan: HashPlan,
+  spoolUsable: boolean,
+  readBack?: () => Promise<Readable | null>,
+): void {
   const h = live.get(sessionId);
   if (!h || h.dead) {
     abandonChunk(sessionId, index, plan);
@@ -170,6 +188,12 @@ export function chunkRecorded(sessionId: string, index: number, plan: HashPlan, 
       return;
     }
     h.spooled.set(index, { file: plan.file, bytes: plan.bytes });
+  } else if (plan.mode === "stored") {
+    if (!readBack) {
+      kill(h);
+      return;
+    }
+    h.spooled.set(index, { read: readBack, bytes: 0 });
   }
   catchUp(h);
 }
@@ -186,17 +210,22 @@ export function chunkMissed(sessionId: string, index: number): void {
 function catchUp(h: LiveHash): void {
   h.chain = h.chain.then(async () => {
     while (!h.dead && h.spooled.has(h.next)) {
-      const { file, bytes } = h.spooled.get(h.next)!;
+      const waiting = h.spooled.get(h.next)!;
       try {
-        for await (const buf of createReadStream(file, { highWaterMark: 1024 * 1024 })) h.hash.update(buf as Buffer);
+        const source = "file" in waiting ? createReadStream(waiting.file, { highWaterMark: 1024 * 1024 }) : await waiting.read();
+        if (!source) throw new Error("the stored part is gone");
+        for await (const buf of source) h.hash.update(buf as Buffer);
       } catch (e) {
-        console.error(`[uploads] spool of ${h.sessionId}#${h.next} unreadable: ${e instanceof Error ? e.message : e}`);
+        // The digest cannot be finished here; complete hashes the assembled object instead.
+        console.error(`[uploads] chunk ${h.sessionId}#${h.next} unreadable for the running hash: ${e instanceof Error ? e.message : e}`);
         kill(h);
         return;
       }
       h.spooled.delete(h.next);
-      spoolBytes -= bytes;
-      await unlink(file).catch(() => {});
+      if ("file" in waiting) {
+        spoolBytes -= waiting.bytes;
+        await unlink(waiting.file).catch(() => {});
+      }
       h.next++;
     }
     if (!h.dead && h.next === h.chunkCount && h.inflight === null && !h.digest) {

@@ -234,6 +234,7 @@ export function createLocalDriver(config: LocalDriverConfig): StorageDriver {
       complete: withDirs(multipart.complete),
       abort: multipart.abort,
       listParts: multipart.listParts,
+      readPart: multipart.readPart,
     },
     check,
   };
