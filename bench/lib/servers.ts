@@ -21,7 +21,9 @@ export async function stopChildren(): Promise<void> {
 }
 
 export async function startChild(script: "app-server.ts" | "baseline-server.ts", env: Record<string, string> = {}): Promise<ChildServer> {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(import.meta.dirname, script)], {
+  // BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops (open in Chrome DevTools).
+  const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...prof, "--import", "tsx", path.join(import.meta.dirname, script)], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
