@@ -1,6 +1,5 @@
 import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
-import net from "node:net";
 import path from "node:path";
 import { randomBytes, randomInt } from "node:crypto";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
@@ -9,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatBytes } from "~/app/_components/format";
 import { env } from "~/env";
 import { db } from "~/server/db/client";
+import { chromiumArgs, freePort } from "../helpers/browser";
 import { projectRoot, spawnTsx, type Spawned } from "../helpers/processes";
 import { createTestUser, deleteCreatedTestUsers, deleteTestUser, uniqueUsername } from "../helpers/users";
 
@@ -21,33 +21,10 @@ import { createTestUser, deleteCreatedTestUsers, deleteTestUser, uniqueUsername 
 // every other browser test of the run.
 
 const screenshots = path.join(projectRoot, "tests/e2e/screenshots");
-const chromiumArgs = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
 let server: Spawned;
 let baseUrl = "";
 let browser: Browser;
 const signedUpUsernames: string[] = [];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   if (!existsSync(path.join(projectRoot, ".next/BUILD_ID"))) {

@@ -10,7 +10,8 @@ import { projectRoot, spawnTsx, type Spawned } from "./processes";
 
 export const screenshotDir = path.join(projectRoot, "tests/e2e/screenshots");
 
-const chromiumArgs = [
+/** Flags for headless Chromium on a machine without outside network (no background connections). */
+export const chromiumArgs = [
   "--headless",
   "--no-sandbox",
   "--disable-gpu",

@@ -1,9 +1,9 @@
 import { existsSync } from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bytes, cleanupDriveUsers, putFile } from "../helpers/drive-files";
+import { chromiumArgs, freePort } from "../helpers/browser";
 import { projectRoot, spawnTsx, type Spawned } from "../helpers/processes";
 import { createTestUser, type TestUser } from "../helpers/users";
 
@@ -11,33 +11,10 @@ import { createTestUser, type TestUser } from "../helpers/users";
 // served by the custom server (scripts/test.sh builds before the suite): a file link, a password-
 // protected folder link with browsing and downloads, and a dead link.
 
-const chromiumArgs = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
-
 let server: Spawned;
 let baseUrl = "";
 let browser: Browser;
 const users: TestUser[] = [];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once("error", reject);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   if (!existsSync(path.join(projectRoot, ".next/BUILD_ID"))) {

@@ -8,6 +8,7 @@ import { errorMessage } from "./errors";
 import { formatDate } from "./format";
 import { Icon } from "./icons";
 import { CopyField } from "./share-dialog";
+import { LoadError } from "./load-error";
 
 // The user's share links (not revoked), with their limits and state, and a Revoke button.
 
@@ -40,12 +41,7 @@ export function SharedLinks() {
       {list.isPending ? (
         <p className="muted">Loading…</p>
       ) : list.isError ? (
-        <div className="notice error" role="alert">
-          Could not load your links.{" "}
-          <button type="button" className="link" onClick={() => void list.refetch()}>
-            Try again
-          </button>
-        </div>
+        <LoadError what="your links" onRetry={() => void list.refetch()} />
       ) : list.data.length === 0 ? (
         <div className="empty" data-testid="empty-shares">
           <Icon name="link" size={40} className="empty-icon" />

@@ -6,6 +6,7 @@ import { ConfirmDialog } from "./dialog";
 import { errorMessage } from "./errors";
 import { formatBytes, formatDate } from "./format";
 import { Icon } from "./icons";
+import { LoadError } from "./load-error";
 
 // The trash: what the user deleted, newest first, with when each item is purged; restore,
 // delete forever, empty the trash.
@@ -95,12 +96,7 @@ export function TrashView() {
       {list.isPending ? (
         <p className="muted">Loading…</p>
       ) : list.isError ? (
-        <div className="notice error" role="alert">
-          Could not load the trash.{" "}
-          <button type="button" className="link" onClick={() => void list.refetch()}>
-            Try again
-          </button>
-        </div>
+        <LoadError what="the trash" onRetry={() => void list.refetch()} />
       ) : items.length === 0 ? (
         <div className="empty" data-testid="empty-trash-state">
           <Icon name="trash" size={40} className="empty-icon" />
