@@ -141,7 +141,7 @@ export async function planChunk(
     const dir = await ensureSpoolDir();
     const file = path.join(/*turbopackIgnore: true*/ dir, `${session.id}.${index}.${randomBytes(4).toString("hex")}`);
     spoolBytes += bytes;
-    return { mode: "spool", file, stream: createWriteStream(file, { flags: "wx" }), bytes };
+    return { mode: "spool", file, stream: createWriteStream(file, { flags: "wx", highWaterMark: 1024 * 1024 }), bytes };
   }
   return { mode: "none" };
 }

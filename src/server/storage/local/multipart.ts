@@ -15,6 +15,7 @@ import {
   renameIntoPlace,
   tempPath,
   unlinkQuietly,
+  WRITE_BUFFER_BYTES,
   writeStreamToFile,
   type LocalLayout,
 } from "./files";
@@ -147,7 +148,7 @@ export function createLocalMultipart(layout: LocalLayout): StorageDriver["multip
         }
         // Unlist the part before overwriting its slot, so a failed rewrite is never listed as the old part.
         await removeOtherEntries(uploadId, partNumber);
-        const out = createWriteStream(dataFile(uploadId), { flags: "r+", start: (partNumber - 1) * meta.partSize, flush: true });
+        const out = createWriteStream(dataFile(uploadId), { flags: "r+", start: (partNumber - 1) * meta.partSize, flush: true, highWaterMark: WRITE_BUFFER_BYTES });
         await pipeline(body, new ExactSize(size, ctx), out);
         await writeFile(path.join(partsDir(uploadId), `${partNumber}.${etag}.${size}`), "", { flag: "wx" });
       } else {
@@ -239,7 +240,7 @@ export function createLocalMultipart(layout: LocalLayout): StorageDriver["multip
             for await (const chunk of stream) yield chunk as Buffer;
           }
         }
-        const out = createWriteStream(tmp, { flags: "wx", flush: true });
+        const out = createWriteStream(tmp, { flags: "wx", flush: true, highWaterMark: WRITE_BUFFER_BYTES });
         try {
           await pipeline(assembled, out);
           await renameIntoPlace(tmp, target);
