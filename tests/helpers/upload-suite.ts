@@ -186,6 +186,9 @@ export function defineUploadSuite(driverLabel: string) {
       expect((await sendChunkMultipart(http.baseUrl, user.authHeaders, s.uploadId, 1, c1, "file")).status).toBe(400);
       const viaForm = await sendChunkMultipart(http.baseUrl, user.authHeaders, s.uploadId, 1, c1);
       expect(viaForm).toMatchObject({ status: 200, json: { index: 1, received: 2 } });
+      // A chunk's own SHA-256 is kept when it was checked against a Content-Digest, only then.
+      const rows = await db.$primary().uploadChunk.findMany({ where: { sessionId: s.uploadId }, orderBy: { index: "asc" } });
+      expect(rows.map((r) => r.sha256)).toEqual([sha256hex(c0), null]);
       const { file } = await user.caller.upload.complete({ uploadId: s.uploadId });
       expect(file.sha256).toBe(sha256hex(data));
     });

@@ -36,6 +36,11 @@ export interface MeterOptions {
   alsoHash?: Hash | null;
   /** Also write the bytes here (a spool file); a failing spool is dropped, never fails the body. */
   spool?: WriteStream | null;
+  /**
+   * Compute the body's own SHA-256 (`digest`); default true. A chunk sent without Content-Digest
+   * skips it: nothing would check it, and its bytes are hashed once anyway for the whole file.
+   */
+  digest?: boolean;
 }
 
 /**
@@ -48,7 +53,7 @@ export class Meter extends Transform {
   digest: Buffer | null = null;
   failure: DomainError | null = null;
   spoolFailed = false;
-  private readonly hash = createHash("sha256");
+  private readonly hash: Hash | null;
 
   /** Sets (or tightens) the upper bound once it is known; fails at once if already past it. */
   limit(bytes: number, error: () => DomainError): void {
@@ -61,6 +66,7 @@ export class Meter extends Transform {
 
   constructor(private readonly options: MeterOptions) {
     super({ highWaterMark: 64 * 1024 });
+    this.hash = options.digest === false && !options.expectedDigest ? null : createHash("sha256");
     options.spool?.on("error", () => {
       this.spoolFailed = true;
       this.emit("spool-drain");
@@ -79,7 +85,7 @@ export class Meter extends Transform {
       return this.fail(new DomainError("BAD_REQUEST", `Body is longer than the ${exact} bytes expected`), done);
     }
     if (max && this.bytes > max.bytes) return this.fail(max.error(), done);
-    this.hash.update(chunk);
+    this.hash?.update(chunk);
     this.options.alsoHash?.update(chunk);
     if (spool && !this.spoolFailed && !spool.write(chunk)) {
       const resume = () => {
@@ -99,8 +105,8 @@ export class Meter extends Transform {
     if (exact !== undefined && this.bytes !== exact) {
       return this.fail(new DomainError("BAD_REQUEST", `Body has ${this.bytes} bytes, expected ${exact}`), done);
     }
-    this.digest = this.hash.digest();
-    if (expectedDigest && !timingSafeEqual(expectedDigest, this.digest)) {
+    this.digest = this.hash?.digest() ?? null;
+    if (expectedDigest && (!this.digest || !timingSafeEqual(expectedDigest, this.digest))) {
       return this.fail(new DomainError("UNPROCESSABLE_CONTENT", "Content-Digest does not match the body"), done);
     }
     if (spool && !this.spoolFailed) {

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE `UploadChunk` MODIFY `sha256` CHAR(64) NULL;
