@@ -56,6 +56,7 @@ run("npx", ["--no-install", "tsx", "scripts/migrate.ts"]);
 // 5. Build when any source is newer than the last build -------------------------------------------
 function newestMtime(dir) {
   let newest = 0;
+  if (!existsSync(dir)) return newest;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.name === "generated" || entry.name === "node_modules") continue;
     const p = path.join(dir, entry.name);
