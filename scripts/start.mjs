@@ -76,9 +76,11 @@ if (sourcesChanged || process.env.FILESTORE_REBUILD === "1") {
 
 // 6. Web + worker --------------------------------------------------------------------------------
 step("starting the web server and the worker");
+// node itself with tsx's loader (not `npx tsx`): one process each, so a SIGTERM sent to this script
+// reaches the web server and the worker themselves (npx did not pass it on, leaving both running).
 const children = [
-  spawn("npx", ["--no-install", "tsx", "src/server/main.ts"], { stdio: "inherit" }),
-  spawn("npx", ["--no-install", "tsx", "src/worker/main.ts"], { stdio: "inherit" }),
+  spawn(process.execPath, ["--import", "tsx", "src/server/main.ts"], { stdio: "inherit" }),
+  spawn(process.execPath, ["--import", "tsx", "src/worker/main.ts"], { stdio: "inherit" }),
 ];
 let stopping = false;
 function stopAll(code) {
