@@ -12,9 +12,14 @@ export interface Spawned {
   stop: (signal?: NodeJS.Signals, timeoutMs?: number) => Promise<number | null>;
 }
 
-/** Starts `tsx <script>` with the test run's environment plus `env`, capturing its output. */
+/**
+ * Starts `<script>` under node with tsx's loader (`node --import tsx`), with the test run's
+ * environment plus `env`, capturing its output. One process, not the tsx CLI (which runs the script
+ * in a child of its own): a signal, SIGKILL included, reaches the script itself and leaves nothing
+ * running after the test.
+ */
 export function spawnTsx(script: string, env: Record<string, string | undefined> = {}): Spawned {
-  const child = spawn(path.join(projectRoot, "node_modules/.bin/tsx"), [script], {
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
     cwd: projectRoot,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
