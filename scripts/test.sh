@@ -24,7 +24,13 @@ fi
 lock_sha=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ "$(cat node_modules/.filestore-lock-sha256 2>/dev/null)" != "$lock_sha" ]; then
   say "installing dependencies (npm ci)"
-  npm ci --no-audit --no-fund
+  # The registry connection sometimes stalls (EIDLETIMEOUT seen here): try up to three times.
+  for attempt in 1 2 3; do
+    if npm ci --no-audit --no-fund; then break; fi
+    [ "$attempt" -lt 3 ] || { echo "npm ci failed three times; is the npm registry reachable?" >&2; exit 1; }
+    say "npm ci failed (attempt $attempt of 3); trying again in 10 s"
+    sleep 10
+  done
   printf '%s' "$lock_sha" > node_modules/.filestore-lock-sha256
 fi
 [ -f src/server/db/generated/client.ts ] || node scripts/prisma-generate.mjs
