@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { db } from "~/server/db/client";
 import { commitBlob } from "~/server/services/blobs";
@@ -7,28 +7,15 @@ import { insertFileEntry } from "~/server/services/files/insert-file";
 import { chargeUsed } from "~/server/services/quota";
 import { getStorage } from "~/server/storage";
 import { joinKey } from "~/server/storage/keys";
+import { patternBytes, sha256hex } from "./upload-client";
 import { deleteCreatedTestUsers, type TestUser } from "./users";
 
 // Drive fixtures for the drive, trash, share and download tests: files put straight into storage
 // and the database the way an upload commits them (bytes, blob reference, quota, entry), so those
 // tests do not depend on the upload routes. Cleanup that copes with nested folders.
 
-export const sha256hex = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
-
-/** Deterministic bytes, different per seed. */
-export function bytes(size: number, seed = 1): Buffer {
-  const out = Buffer.allocUnsafe(size);
-  let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+// Deterministic bytes (different per seed) and SHA-256: the upload tests' helpers.
+export { patternBytes as bytes, sha256hex };
 
 /** A file in the user's drive holding `data` (deduplicated against existing blobs like an upload). */
 export async function putFile(

@@ -21,7 +21,7 @@ export function patternBytes(size: number, seed = 1): Buffer {
   return out;
 }
 
-export function sha256hex(data: Buffer | Uint8Array): string {
+export function sha256hex(data: Buffer | Uint8Array | string): string {
   return createHash("sha256").update(data).digest("hex");
 }
 
