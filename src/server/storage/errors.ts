@@ -116,3 +116,22 @@ export function wrapError(
     cause,
   });
 }
+
+/**
+ * NOT_FOUND when the multipart upload turns out to be gone (an outage-looking error was really "no
+ * such upload"), else `error` unchanged. `listParts` is the driver's own (null: no such upload).
+ */
+export async function missingUploadOr(
+  error: StorageError,
+  where: { driver: DriverName; operation: string; key: string; uploadId: string },
+  listParts: () => Promise<unknown[] | null>,
+): Promise<StorageError> {
+  if (error.code !== "UNAVAILABLE" && error.code !== "PROVIDER") return error;
+  if ((await listParts().catch(() => undefined)) !== null) return error;
+  const { driver, operation, key, uploadId } = where;
+  return new StorageError("NOT_FOUND", `${driver} storage: ${operation} ${JSON.stringify(key)}: no multipart upload ${JSON.stringify(uploadId)}`, {
+    driver,
+    operation,
+    cause: error,
+  });
+}

@@ -1,6 +1,6 @@
 import type OSS from "ali-oss";
 import type { Readable } from "node:stream";
-import { StorageError } from "../errors";
+import { StorageError, missingUploadOr } from "../errors";
 import { assertValidKey } from "../keys";
 import { assertPartNumber, assertSize, exactBody, sortedParts, unquote } from "../streams";
 import type { MultipartCreateOptions, PartInfo, PutResult, StorageDriver } from "../types";
@@ -66,7 +66,7 @@ export function createOssMultipart(oss: OssContext): StorageDriver["multipart"] 
       const error = ossError(guarded.failure() ?? e, "uploadPart", key);
       // An unknown upload id can be answered before the body is read, with the connection closed, so
       // the 404 surfaces as a reset: ask whether the upload still exists before calling it an outage.
-      throw await missingUploadOr(error, key, uploadId, "uploadPart");
+      throw await missingUploadOr(error, { driver: DRIVER, operation: "uploadPart", key, uploadId }, () => listParts(key, uploadId));
     }
   }
 
@@ -82,7 +82,7 @@ export function createOssMultipart(oss: OssContext): StorageDriver["multipart"] 
       );
     } catch (e) {
       // RGW (behind the gateway) answers a complete of an aborted upload with 500 InternalError.
-      throw await missingUploadOr(ossError(e, "complete", key), key, uploadId, "complete");
+      throw await missingUploadOr(ossError(e, "complete", key), { driver: DRIVER, operation: "complete", key, uploadId }, () => listParts(key, uploadId));
     }
     // The complete response's ETag is not reliable on every backend (RGW answers it empty): HEAD it.
     return headAfterWrite(oss, key, "complete");
@@ -96,17 +96,6 @@ export function createOssMultipart(oss: OssContext): StorageDriver["multipart"] 
       if (isMissingUpload(e)) return;
       throw ossError(e, "abort", key);
     }
-  }
-
-  /** NOT_FOUND when the upload is gone (an outage-looking error was really "no such upload"), else `error`. */
-  async function missingUploadOr(error: StorageError, key: string, uploadId: string, operation: string): Promise<StorageError> {
-    if (error.code !== "UNAVAILABLE" && error.code !== "PROVIDER") return error;
-    if ((await listParts(key, uploadId).catch(() => undefined)) !== null) return error;
-    return new StorageError("NOT_FOUND", `oss storage: ${operation} ${JSON.stringify(key)}: no multipart upload ${JSON.stringify(uploadId)}`, {
-      driver: DRIVER,
-      operation,
-      cause: error,
-    });
   }
 
   async function listParts(key: string, uploadId: string): Promise<PartInfo[] | null> {

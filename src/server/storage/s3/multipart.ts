@@ -9,7 +9,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import type { Readable } from "node:stream";
-import { StorageError } from "../errors";
+import { StorageError, missingUploadOr } from "../errors";
 import { assertValidKey } from "../keys";
 import { assertPartNumber, assertSize, exactBody, sortedParts, unquote } from "../streams";
 import type { MultipartCreateOptions, PartInfo, PutResult, StorageDriver } from "../types";
@@ -71,7 +71,7 @@ export function createS3Multipart(s3: S3Context): StorageDriver["multipart"] {
       const error = s3Error(guarded.failure() ?? e, "uploadPart", key);
       // An unknown upload id can be answered before the body is read, with the connection closed, so
       // the 404 surfaces as a reset: ask whether the upload still exists before calling it an outage.
-      throw await missingUploadOr(error, key, uploadId, "uploadPart");
+      throw await missingUploadOr(error, { driver: DRIVER, operation: "uploadPart", key, uploadId }, () => listParts(key, uploadId));
     }
   }
 
@@ -89,7 +89,7 @@ export function createS3Multipart(s3: S3Context): StorageDriver["multipart"] {
       );
     } catch (e) {
       // RGW 16 answers a complete of an aborted upload with 500 "This multipart completion is already in progress".
-      throw await missingUploadOr(s3Error(e, "complete", key), key, uploadId, "complete");
+      throw await missingUploadOr(s3Error(e, "complete", key), { driver: DRIVER, operation: "complete", key, uploadId }, () => listParts(key, uploadId));
     }
     return headAfterWrite(s3, key, "complete");
   }
@@ -102,17 +102,6 @@ export function createS3Multipart(s3: S3Context): StorageDriver["multipart"] {
       if (isMissingUpload(e)) return;
       throw s3Error(e, "abort", key);
     }
-  }
-
-  /** NOT_FOUND when the upload is gone (an outage-looking error was really "no such upload"), else `error`. */
-  async function missingUploadOr(error: StorageError, key: string, uploadId: string, operation: string): Promise<StorageError> {
-    if (error.code !== "UNAVAILABLE" && error.code !== "PROVIDER") return error;
-    if ((await listParts(key, uploadId).catch(() => undefined)) !== null) return error;
-    return new StorageError("NOT_FOUND", `s3 storage: ${operation} ${JSON.stringify(key)}: no multipart upload ${JSON.stringify(uploadId)}`, {
-      driver: DRIVER,
-      operation,
-      cause: error,
-    });
   }
 
   async function listParts(key: string, uploadId: string): Promise<PartInfo[] | null> {
