@@ -6,10 +6,10 @@
  * Target: chunked ≥ 0.9 × single stream.
  */
 import os from "node:os";
-import { benchUser, prepareBenchEnv } from "./lib/env";
+import { benchUser, runBench } from "./lib/env";
 import { Content } from "./lib/data";
 import { GiB, MiB, mbps, median, multipartFile, request } from "./lib/client";
-import { startChild, stopChildren } from "./lib/servers";
+import { startChild } from "./lib/servers";
 import { trpcClient } from "./lib/trpc";
 
 const size = Number(process.env.BENCH_BYTES ?? GiB);
@@ -17,8 +17,7 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const parallel = Number(process.env.BENCH_PARALLEL ?? 4);
 const chunkSize = Number(process.env.BENCH_CHUNK ?? 8 * MiB);
 
-const env = await prepareBenchEnv();
-try {
+await runBench(async () => {
   const app = await startChild("app-server.ts");
   const single = { times: [] as number[] };
   const chunked = { times: [] as number[], complete: [] as number[] };
@@ -80,11 +79,4 @@ try {
   console.log(`upload.complete alone           median ${median(chunked.complete).toFixed(0)} ms  (${chunked.complete.map((x) => x.toFixed(0)).join(", ")} ms)`);
   console.log(`ratio chunked / single: ${(ms / mc).toFixed(2)}×`);
   await app.stop();
-} catch (e) {
-  console.error("benchmark failed:", e);
-  process.exitCode = 1;
-} finally {
-  await stopChildren();
-  await env.cleanup();
-  process.exit(process.exitCode ?? 0);
-}
+});

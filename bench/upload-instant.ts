@@ -5,16 +5,15 @@
  */
 import { createHash } from "node:crypto";
 import os from "node:os";
-import { benchUser, prepareBenchEnv } from "./lib/env";
+import { benchUser, runBench } from "./lib/env";
 import { Content } from "./lib/data";
 import { GiB, MiB, median, multipartFile, request } from "./lib/client";
-import { startChild, stopChildren } from "./lib/servers";
+import { startChild } from "./lib/servers";
 import { trpcClient } from "./lib/trpc";
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
 
-const env = await prepareBenchEnv();
-try {
+await runBench(async () => {
   const app = await startChild("app-server.ts");
   const owner = await benchUser();
   const results: Array<{ size: number; times: number[] }> = [];
@@ -46,11 +45,4 @@ try {
   }
   console.log(`ratio 1 GiB / 64 MiB: ${(median(results[1]!.times) / median(results[0]!.times)).toFixed(2)}× (size ratio 16×)`);
   await app.stop();
-} catch (e) {
-  console.error("benchmark failed:", e);
-  process.exitCode = 1;
-} finally {
-  await stopChildren();
-  await env.cleanup();
-  process.exit(process.exitCode ?? 0);
-}
+});

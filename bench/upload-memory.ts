@@ -5,16 +5,15 @@
  * Target: peak RSS < 300 MB.
  */
 import os from "node:os";
-import { benchUser, prepareBenchEnv } from "./lib/env";
+import { benchUser, runBench } from "./lib/env";
 import { Content } from "./lib/data";
 import { GiB, MiB, mbps, multipartFile, request } from "./lib/client";
-import { startChild, stopChildren } from "./lib/servers";
+import { startChild } from "./lib/servers";
 
 const size = Number(process.env.BENCH_BYTES ?? GiB);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 8);
 
-const env = await prepareBenchEnv();
-try {
+await runBench(async () => {
   const app = await startChild("app-server.ts");
   const users = await Promise.all(Array.from({ length: concurrency }, () => benchUser()));
   // One small upload first so the idle figure includes loaded modules and warm pools.
@@ -41,11 +40,4 @@ try {
   console.log(`server peak RSS (VmHWM):         ${(end.peak / MiB).toFixed(0)} MiB   (highest 100 ms sample ${(sampledMax / MiB).toFixed(0)} MiB)`);
   console.log(`aggregate throughput:            ${mbps(size * concurrency, ms).toFixed(0)} MB/s over ${(ms / 1000).toFixed(1)} s`);
   await app.stop();
-} catch (e) {
-  console.error("benchmark failed:", e);
-  process.exitCode = 1;
-} finally {
-  await stopChildren();
-  await env.cleanup();
-  process.exit(process.exitCode ?? 0);
-}
+});

@@ -4,16 +4,15 @@
  *   npx tsx bench/upload-stream.ts            (BENCH_BYTES, BENCH_ROUNDS to change size/rounds)
  * Target: drive ≥ 0.9 × baseline.
  */
-import { prepareBenchEnv, benchUser } from "./lib/env";
+import { benchUser, runBench } from "./lib/env";
 import { Content } from "./lib/data";
 import { GiB, mbps, median, multipartFile, request } from "./lib/client";
-import { startChild, stopChildren, type ChildServer } from "./lib/servers";
+import { startChild, type ChildServer } from "./lib/servers";
 
 const size = Number(process.env.BENCH_BYTES ?? GiB);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 
-const env = await prepareBenchEnv();
-try {
+await runBench(async () => {
   const user = await benchUser();
   const content = new Content(size, "stream01");
   const expected = content.sha256();
@@ -47,11 +46,4 @@ try {
   console.log(`ratio drive / baseline (fsync, like the local driver): ${(m.fsync / m.app).toFixed(2)}×`);
   console.log(`ratio drive / baseline (no fsync):                     ${(m.nofsync / m.app).toFixed(2)}×`);
   await Promise.all([app.stop(), baseFsync.stop(), baseNoFsync.stop()]);
-} catch (e) {
-  console.error("benchmark failed:", e);
-  process.exitCode = 1;
-} finally {
-  await stopChildren();
-  await env.cleanup();
-  process.exit(process.exitCode ?? 0);
-}
+});

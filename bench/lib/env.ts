@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import mariadb from "mariadb";
 import { migrate } from "../../src/server/db/migrate";
+import { stopChildren } from "./servers";
 
 // A throwaway drive for one benchmark run: its own database, Redis prefix and storage directory,
 // set in process.env BEFORE any app module is imported (child servers inherit it). Import app
@@ -47,4 +48,22 @@ export async function benchUser(): Promise<{ userId: string; auth: Record<string
   const actor = await createUser({ username: `b_${randomBytes(6).toString("hex")}`, password: `pw-${randomBytes(12).toString("hex")}`, quotaBytes: 2 ** 42 });
   const session = await startSession(actor);
   return { userId: actor.userId, auth: { authorization: `Bearer ${session.accessToken}` } };
+}
+
+/**
+ * Runs a benchmark in a throwaway drive (prepareBenchEnv): a failure is reported and exits 1, and the
+ * child servers, database and storage are cleaned up either way.
+ */
+export async function runBench(body: () => Promise<void>): Promise<never> {
+  const env = await prepareBenchEnv();
+  try {
+    await body();
+  } catch (e) {
+    console.error("benchmark failed:", e);
+    process.exitCode = 1;
+  } finally {
+    await stopChildren();
+    await env.cleanup();
+  }
+  process.exit(process.exitCode ?? 0);
 }
