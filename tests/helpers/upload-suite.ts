@@ -77,6 +77,14 @@ export function defineUploadSuite(driverLabel: string) {
     }
   }
 
+  /** Completes `s` and checks the file, and the bytes stored for it, are exactly `data` (the user's only file). */
+  async function completeIntact(user: TestUser, s: InitReply, data: Buffer) {
+    const { file } = await user.caller.upload.complete({ uploadId: s.uploadId });
+    expect(file.sha256).toBe(sha256hex(data));
+    const [entry] = await visibleFiles(user.actor.userId);
+    expect(sha256hex(await readBlob(entry!.blob!.storageKey))).toBe(sha256hex(data));
+  }
+
   /** A complete file of `bytes` in the drive of `user`, uploaded in chunks; returns its data. */
   async function uploadFile(user: TestUser, name: string, bytes: number, seed: number) {
     const data = patternBytes(bytes, seed);
@@ -160,10 +168,7 @@ export function defineUploadSuite(driverLabel: string) {
       expect(again).toMatchObject({ status: 200, json: { index: 0, received: 1 } });
       expect(evil).toMatchObject({ status: 200, json: { index: 0, received: 1 } });
       await sendChunk(http.baseUrl, user.authHeaders, s.uploadId, 1, chunkOf(data, chunkSize, 1));
-      const { file } = await user.caller.upload.complete({ uploadId: s.uploadId });
-      expect(file.sha256).toBe(sha256hex(data));
-      const [entry] = await visibleFiles(user.actor.userId);
-      expect(sha256hex(await readBlob(entry!.blob!.storageKey))).toBe(sha256hex(data));
+      await completeIntact(user, s, data);
     });
 
     it("checks each chunk's length, Content-Digest and body form", async () => {
@@ -207,10 +212,7 @@ export function defineUploadSuite(driverLabel: string) {
       expect(r.status).toBe(400);
       expect((await user.caller.upload.status({ uploadId: s.uploadId })).received).toEqual([]);
       await uploadAll(user, s, data);
-      const { file } = await user.caller.upload.complete({ uploadId: s.uploadId });
-      expect(file.sha256).toBe(sha256hex(data));
-      const [entry] = await visibleFiles(user.actor.userId);
-      expect(sha256hex(await readBlob(entry!.blob!.storageKey))).toBe(sha256hex(data));
+      await completeIntact(user, s, data);
     });
 
     it("a chunk interrupted by the client leaves nothing and can be sent again", async () => {
@@ -231,10 +233,7 @@ export function defineUploadSuite(driverLabel: string) {
       expect(await db.$primary().uploadChunkClaim.count({ where: { sessionId: s.uploadId } })).toBe(0);
       expect((await user.caller.upload.status({ uploadId: s.uploadId })).received).toEqual([]);
       await uploadAll(user, s, data);
-      const { file } = await user.caller.upload.complete({ uploadId: s.uploadId });
-      expect(file.sha256).toBe(sha256hex(data));
-      const [entry] = await visibleFiles(user.actor.userId);
-      expect(sha256hex(await readBlob(entry!.blob!.storageKey))).toBe(sha256hex(data));
+      await completeIntact(user, s, data);
     });
 
     it("a crash between the part write and its bookkeeping: the resend wins and the file is intact", async () => {
@@ -248,10 +247,7 @@ export function defineUploadSuite(driverLabel: string) {
       await getStorage().multipart.uploadPart(session.stagingKey, session.multipartId!, 1, Readable.from([junk]), junk.length);
       await db.uploadChunkClaim.create({ data: { sessionId: s.uploadId, index: 0, token: "dead", heartbeatAt: new Date(Date.now() - 120_000) } });
       await uploadAll(user, s, data);
-      const { file } = await user.caller.upload.complete({ uploadId: s.uploadId });
-      expect(file.sha256).toBe(sha256hex(data));
-      const [entry] = await visibleFiles(user.actor.userId);
-      expect(sha256hex(await readBlob(entry!.blob!.storageKey))).toBe(sha256hex(data));
+      await completeIntact(user, s, data);
     });
 
     it("a chunk another request is writing right now is CONFLICT with retryAfter", async () => {
