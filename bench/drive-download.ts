@@ -15,7 +15,8 @@ import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
-import { benchEnvironment, median } from "./drive-env";
+import { median } from "./drive-env";
+import { prepareBenchEnv } from "./lib/env";
 
 const SIZE = Number(process.env.BENCH_SIZE_MIB ?? 1024) * 1024 * 1024;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -111,7 +112,7 @@ http {
 }
 
 async function main() {
-  const envr = await benchEnvironment("download");
+  const envr = await prepareBenchEnv("download");
   const stops: Array<() => Promise<void>> = [];
   try {
     const { db } = await import("../src/server/db/client");

@@ -9,14 +9,15 @@
  */
 import os from "node:os";
 import { randomBytes } from "node:crypto";
-import { benchEnvironment, percentile } from "./drive-env";
+import { percentile } from "./drive-env";
+import { prepareBenchEnv } from "./lib/env";
 
 const ENTRIES = Number(process.env.BENCH_ENTRIES ?? 10_000);
 const PASSES = Number(process.env.BENCH_PASSES ?? 3);
 const PAGE = 100;
 
 async function main() {
-  const envr = await benchEnvironment("list");
+  const envr = await prepareBenchEnv("list");
   try {
     const { db } = await import("../src/server/db/client");
     const { createUser } = await import("../src/server/services/users");

@@ -15,9 +15,9 @@ export interface BenchEnv {
   cleanup(): Promise<void>;
 }
 
-export async function prepareBenchEnv(): Promise<BenchEnv> {
-  const runId = `${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
-  const base = new URL(process.env.TEST_DATABASE_URL ?? "mysql://root@127.0.0.1:3306/test");
+export async function prepareBenchEnv(label = "run"): Promise<BenchEnv> {
+  const runId = `${label}_${Date.now().toString(36)}${randomBytes(3).toString("hex")}`;
+  const base = new URL(process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "mysql://root@127.0.0.1:3306/test");
   const database = `fs_bench_${runId}`;
   base.pathname = `/${database}`;
   await migrate(base.toString(), path.resolve(import.meta.dirname, "../../prisma/migrations"));
@@ -28,11 +28,17 @@ export async function prepareBenchEnv(): Promise<BenchEnv> {
     REDIS_PREFIX: `fs:bench:${runId}:`,
     STORAGE_DRIVER: "local",
     STORAGE_LOCAL_DIR: storageDir,
+    DOWNLOAD_MODE: "proxy",
     AUTH_SECRET: randomBytes(32).toString("hex"),
   });
   return {
     storageDir,
     async cleanup() {
+      // This process's own connections first (benchmarks that query the app in-process).
+      const { db } = await import("../../src/server/db/client");
+      const { redis } = await import("../../src/server/redis/client");
+      await db.$disconnect().catch(() => undefined);
+      redis.disconnect();
       await rm(storageDir, { recursive: true, force: true });
       const conn = await mariadb.createConnection({ host: base.hostname, port: Number(base.port || 3306), user: decodeURIComponent(base.username || "root"), password: decodeURIComponent(base.password) });
       await conn.query(`DROP DATABASE IF EXISTS \`${database}\``);
