@@ -1,15 +1,12 @@
-import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
-import path from "node:path";
 import { randomBytes, randomInt } from "node:crypto";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import superjson from "superjson";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatBytes } from "~/app/_components/format";
 import { env } from "~/env";
 import { db } from "~/server/db/client";
-import { chromiumArgs, freePort } from "../helpers/browser";
-import { projectRoot, spawnTsx, type Spawned } from "../helpers/processes";
+import { screenshot, startBrowserStack, type BrowserStack } from "../helpers/browser";
+import type { Spawned } from "../helpers/processes";
 import { createTestUser, deleteCreatedTestUsers, deleteTestUser, uniqueUsername } from "../helpers/users";
 
 // The browser side of accounts, against the production build served by the custom server
@@ -20,33 +17,20 @@ import { createTestUser, deleteCreatedTestUsers, deleteTestUser, uniqueUsername 
 // use addresses of their own: failing sign-ins from 127.0.0.1 would throttle that address for
 // every other browser test of the run.
 
-const screenshots = path.join(projectRoot, "tests/e2e/screenshots");
 let server: Spawned;
 let baseUrl = "";
 let browser: Browser;
 const signedUpUsernames: string[] = [];
 
+let stack: BrowserStack;
+
 beforeAll(async () => {
-  if (!existsSync(path.join(projectRoot, ".next/BUILD_ID"))) {
-    throw new Error("No production build in .next: run `npm run build` first (scripts/test.sh does)");
-  }
-  await mkdir(screenshots, { recursive: true });
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
-  server = spawnTsx("src/server/main.ts", {
-    NODE_ENV: "production",
-    HOST: "127.0.0.1",
-    PORT: String(port),
-    NEXTAUTH_URL: baseUrl,
-    TRUST_PROXY: "true",
-  });
-  await server.waitFor(/listening on/, 90_000);
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: chromiumArgs });
+  stack = await startBrowserStack({ TRUST_PROXY: "true" });
+  ({ server, baseUrl, browser } = stack);
 }, 150_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
+  await stack?.stop();
   for (const username of signedUpUsernames) {
     const user = await db.user.findUnique({ where: { username }, select: { id: true } });
     if (user) await deleteTestUser(user.id);
@@ -61,7 +45,6 @@ async function newPage(): Promise<{ context: BrowserContext; page: Page }> {
   return { context, page };
 }
 
-const shot = (page: Page, name: string) => page.screenshot({ path: path.join(screenshots, `${name}.png`), fullPage: true });
 
 async function fillSignIn(page: Page, username: string, password: string) {
   await page.fill('input[name="username"]', username);
@@ -89,7 +72,7 @@ describe("browser: sign up, sign out, sign in", () => {
     await page.goto("/");
     await page.waitForURL(/\/signin/);
     await expect.poll(() => page.locator("h1").textContent(), { timeout: 20_000 }).toBe("Sign in");
-    await shot(page, "signin");
+    await screenshot(page, "signin");
     await context.close();
   });
 
@@ -99,7 +82,7 @@ describe("browser: sign up, sign out, sign in", () => {
     await page.fill('input[name="username"]', username);
     await page.fill('input[name="password"]', password);
     await page.fill('input[name="confirm"]', password);
-    await shot(page, "signup");
+    await screenshot(page, "signup");
     await page.click('button[type="submit"]');
     signedUpUsernames.push(username);
 
@@ -109,7 +92,7 @@ describe("browser: sign up, sign out, sign in", () => {
     await expect
       .poll(() => page.getByTestId("quota").textContent(), { timeout: 20_000 })
       .toBe(`${formatBytes(0)} of ${formatBytes(env.DEFAULT_QUOTA_BYTES)} used`);
-    await shot(page, "drive-empty");
+    await screenshot(page, "drive-empty");
 
     // The cookie is the one resolveActor reads: a tRPC call made with it is this user.
     const cookies = await context.cookies();
@@ -141,7 +124,7 @@ describe("browser: sign up, sign out, sign in", () => {
     await fillSignIn(page, username, "definitely-not-it");
     await expect.poll(() => page.getByTestId("form-error").textContent(), { timeout: 20_000 }).toBe("Wrong username or password.");
     expect(new URL(page.url()).pathname).toBe("/signin");
-    await shot(page, "signin-wrong-password");
+    await screenshot(page, "signin-wrong-password");
     await context.close();
   });
 
@@ -159,7 +142,7 @@ describe("browser: sign up, sign out, sign in", () => {
     await page.fill('input[name="confirm"]', "short");
     await page.click('button[type="submit"]');
     await expect.poll(() => page.getByTestId("password-error").textContent(), { timeout: 20_000 }).toBe("Passwords are 8 to 128 characters.");
-    await shot(page, "signup-errors");
+    await screenshot(page, "signup-errors");
     await context.close();
   });
 
@@ -172,7 +155,7 @@ describe("browser: sign up, sign out, sign in", () => {
     await page.goto("/signin");
     await fillSignIn(page, user.username, user.password);
     await expect.poll(() => page.getByTestId("form-error").textContent(), { timeout: 20_000 }).toContain("Too many failed sign-ins. Try again in");
-    await shot(page, "signin-throttled");
+    await screenshot(page, "signin-throttled");
     await context.close();
   });
 });
@@ -191,7 +174,7 @@ describe("browser: the drive lists the root folder", () => {
     await page.waitForURL(`${baseUrl}/`);
     await page.getByTestId("listing").waitFor();
     expect(await page.locator('[data-testid="entry"] .entry-name').allTextContents()).toEqual(["Documents", "Photos"]);
-    await shot(page, "drive-listing");
+    await screenshot(page, "drive-listing");
     await context.close();
   });
 });

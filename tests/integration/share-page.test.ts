@@ -1,35 +1,26 @@
-import { existsSync } from "node:fs";
-import path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bytes, cleanupDriveUsers, putFile } from "../helpers/drive-files";
-import { chromiumArgs, freePort } from "../helpers/browser";
-import { projectRoot, spawnTsx, type Spawned } from "../helpers/processes";
+import { startBrowserStack, type BrowserStack } from "../helpers/browser";
 import { createTestUser, type TestUser } from "../helpers/users";
 
 // The public share page /s/{token} in a real browser, signed out, against the production build
 // served by the custom server (scripts/test.sh builds before the suite): a file link, a password-
 // protected folder link with browsing and downloads, and a dead link.
 
-let server: Spawned;
 let baseUrl = "";
 let browser: Browser;
 const users: TestUser[] = [];
 
+let stack: BrowserStack;
+
 beforeAll(async () => {
-  if (!existsSync(path.join(projectRoot, ".next/BUILD_ID"))) {
-    throw new Error("No production build in .next: run `npm run build` first (scripts/test.sh does)");
-  }
-  const port = await freePort();
-  baseUrl = `http://127.0.0.1:${port}`;
-  server = spawnTsx("src/server/main.ts", { NODE_ENV: "production", HOST: "127.0.0.1", PORT: String(port), NEXTAUTH_URL: baseUrl });
-  await server.waitFor(/listening on/, 90_000);
-  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: chromiumArgs });
+  stack = await startBrowserStack();
+  ({ baseUrl, browser } = stack);
 }, 150_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.stop();
+  await stack?.stop();
   await cleanupDriveUsers(users);
 });
 
