@@ -260,6 +260,35 @@ export function defineUploadSuite(driverLabel: string) {
       expect(Number(r.headers.get("retry-after"))).toBeGreaterThan(0);
     });
 
+    it("a chunk pushes the session's expiry out to a full TTL again once the last push is a minute old", async () => {
+      const user = await createTestUser();
+      const data = patternBytes(chunkSize * 3, 111);
+      const s = await initNormal(user, { name: "ttl.bin", size: data.length });
+      const soon = new Date(Date.now() + 3_600_000);
+      await db.uploadSession.update({ where: { id: s.uploadId }, data: { expiresAt: soon } });
+      await uploadAll(user, s, data, [0]);
+      const pushed = (await db.$primary().uploadSession.findUniqueOrThrow({ where: { id: s.uploadId } })).expiresAt;
+      expect(pushed.getTime()).toBeGreaterThan(Date.now() + 23 * 3_600_000);
+      // Within the minute the next chunk does not write the session row again.
+      await uploadAll(user, s, data, [1]);
+      expect((await db.$primary().uploadSession.findUniqueOrThrow({ where: { id: s.uploadId } })).expiresAt).toEqual(pushed);
+      // A session past its expiry takes no chunk (the sweeper may be ending it right now).
+      await db.uploadSession.update({ where: { id: s.uploadId }, data: { expiresAt: new Date(Date.now() - 1000) } });
+      expect((await sendChunk(http.baseUrl, user.authHeaders, s.uploadId, 2, chunkOf(data, chunkSize, 2))).status).toBe(404);
+    });
+
+    it("the sweeper removes claims whose writer died long ago and keeps live ones", async () => {
+      const user = await createTestUser();
+      const s = await initNormal(user, { name: "claims.bin", size: chunkSize * 3 });
+      await db.uploadChunkClaim.create({ data: { sessionId: s.uploadId, index: 0, token: "gone", heartbeatAt: new Date(Date.now() - 3_600_000) } });
+      await db.uploadChunkClaim.create({ data: { sessionId: s.uploadId, index: 1, token: "live", heartbeatAt: new Date() } });
+      await sweepExpiredUploads();
+      const left = await db.$primary().uploadChunkClaim.findMany({ where: { sessionId: s.uploadId }, select: { token: true } });
+      expect(left).toEqual([{ token: "live" }]);
+      await user.caller.upload.abort({ uploadId: s.uploadId });
+      expect(await db.$primary().uploadChunkClaim.count({ where: { sessionId: s.uploadId } })).toBe(0);
+    });
+
     it("refuses hostile chunk indices", async () => {
       const user = await createTestUser();
       const data = patternBytes(chunkSize + 10, 110);

@@ -33,23 +33,35 @@ export function transactionRetries(): number {
 }
 
 /**
- * Runs `fn` in an interactive transaction, again (with jittered backoff) when the server rolled it
- * back for a deadlock or lock wait timeout. `fn` may run more than once: it must only touch the
- * database, or do things that are harmless to repeat.
+ * Runs `fn` again (with jittered backoff) when the server rolled its work back for a deadlock or
+ * lock wait timeout. `fn` must be one transaction or one autocommit statement: a rolled-back
+ * statement inside a larger transaction must not be retried on its own.
  */
-export async function runTransaction<T>(fn: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
-  const attempts = options.attempts ?? 4;
+export async function retryOnDeadlock<T>(fn: () => Promise<T>, attempts = 4): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.$transaction(fn, {
-        isolationLevel: options.isolationLevel ?? Prisma.TransactionIsolationLevel.RepeatableRead,
-        timeout: options.timeout ?? 15_000,
-        maxWait: options.maxWait ?? 10_000,
-      });
+      return await fn();
     } catch (e) {
       if (attempt >= attempts || !isRetryableTxError(e)) throw e;
       retries++;
       await sleep(10 * 2 ** attempt + Math.floor(Math.random() * 25));
     }
   }
+}
+
+/**
+ * Runs `fn` in an interactive transaction, again when the server rolled it back for a deadlock or
+ * lock wait timeout. `fn` may run more than once: it must only touch the database, or do things
+ * that are harmless to repeat.
+ */
+export async function runTransaction<T>(fn: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+  return retryOnDeadlock(
+    () =>
+      db.$transaction(fn, {
+        isolationLevel: options.isolationLevel ?? Prisma.TransactionIsolationLevel.RepeatableRead,
+        timeout: options.timeout ?? 15_000,
+        maxWait: options.maxWait ?? 10_000,
+      }),
+    options.attempts ?? 4,
+  );
 }

@@ -2,12 +2,13 @@ import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import type { Actor } from "~/server/auth/actor";
 import { db } from "~/server/db/client";
-import { runTransaction } from "~/server/db/transaction";
-import { Prisma, type UploadSession } from "~/server/db/generated/client";
+import { isUniqueViolation } from "~/server/db/errors";
+import { retryOnDeadlock } from "~/server/db/transaction";
+import type { UploadSession } from "~/server/db/generated/client";
 import { DomainError } from "~/server/errors";
 import { blobStorage } from "~/server/services/blobs";
 import { chunkSource, isMultipart, Meter, parseContentDigest } from "./body";
-import { CLAIM_HEARTBEAT_MS, CLAIM_STALE_MS, sessionTtlMs } from "./limits";
+import { CLAIM_HEARTBEAT_MS, CLAIM_STALE_MS, EXPIRY_REFRESH_MS, sessionTtlMs } from "./limits";
 import { abandonChunk, chunkMissed, chunkRecorded, planChunk, type HashPlan } from "./live-hash";
 import { chunkLength } from "./plan";
 import { assertOpen, createMultipart, loadOwnedSession } from "./sessions";
@@ -59,17 +60,15 @@ async function drain(body: Readable, limit: number, signal: AbortSignal): Promis
 }
 
 /**
- * Claims chunk `index` for this request. A live claim of another request is CONFLICT (retry
- * shortly); a claim whose heartbeat stopped (its writer died) is taken over.
+ * Claims chunk `index` for this request (UploadChunkClaim is a MEMORY table: no commit to wait
+ * for). A live claim of another request is CONFLICT (retry shortly); a claim whose heartbeat
+ * stopped (its writer died) is taken over.
  */
 async function claimChunk(sessionId: string, index: number): Promise<string> {
   const token = randomBytes(12).toString("base64url");
-  try {
-    await db.uploadChunkClaim.create({ data: { sessionId, index, token, heartbeatAt: new Date() } });
-    return token;
-  } catch (e) {
-    if (!(e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002")) throw e;
-  }
+  const inserted = await db.$executeRaw`
+    INSERT IGNORE INTO UploadChunkClaim (sessionId, \`index\`, token, heartbeatAt) VALUES (${sessionId}, ${index}, ${token}, NOW(3))`;
+  if (inserted === 1) return token;
   const staleBefore = new Date(Date.now() - CLAIM_STALE_MS);
   const n = await db.$executeRaw`
     UPDATE UploadChunkClaim SET token = ${token}, heartbeatAt = NOW(3)
@@ -101,6 +100,46 @@ async function ensureMultipart(session: UploadSession): Promise<string> {
   return fresh.multipartId;
 }
 
+/**
+ * Activity pushes the session's expiry out to a full TTL again, at most once per EXPIRY_REFRESH_MS
+ * (an update per chunk would be a commit per chunk). Done before the body flows, so the sweeper
+ * cannot expire a session while one of its chunks is streaming.
+ */
+async function keepAlive(session: UploadSession): Promise<void> {
+  const expiresAt = Date.now() + sessionTtlMs();
+  if (session.expiresAt.getTime() > expiresAt - EXPIRY_REFRESH_MS) return;
+  const n = await db.$executeRaw`
+    UPDATE UploadSession SET expiresAt = ${new Date(expiresAt)}, updatedAt = NOW(3) WHERE id = ${session.id} AND state = 'open'`;
+  if (n !== 1) throw new DomainError("NOT_FOUND", "Upload not found or expired");
+}
+
+/**
+ * Counts the chunk as received: its claim must still be ours, and the session still open. The
+ * INSERT … SELECT reads the session row with a shared lock, so it serialises with complete and
+ * abort (which update that row first): a chunk either lands before they look, or finds the
+ * session no longer open and is NOT_FOUND. One autocommit statement, one commit per chunk.
+ */
+async function recordChunk(sessionId: string, index: number, token: string, size: number, digest: Buffer | null, etag: string): Promise<number> {
+  const mine = await db.$executeRaw`
+    DELETE FROM UploadChunkClaim WHERE sessionId = ${sessionId} AND \`index\` = ${index} AND token = ${token}`;
+  if (mine !== 1) throw new DomainError("CONFLICT", `Chunk ${index} was taken over by another request`);
+  let inserted: number;
+  try {
+    inserted = await retryOnDeadlock(
+      () => db.$executeRaw`
+        INSERT INTO UploadChunk (sessionId, \`index\`, size, sha256, etag, createdAt)
+        SELECT id, ${index}, ${size}, ${digest?.toString("hex") ?? null}, ${etag}, NOW(3)
+        FROM UploadSession WHERE id = ${sessionId} AND state = 'open'`,
+    );
+  } catch (e) {
+    // Only a writer that took over a stale claim of ours can have recorded this index meanwhile.
+    if (isUniqueViolation(e)) throw new DomainError("CONFLICT", `Chunk ${index} was taken over by another request`);
+    throw e;
+  }
+  if (inserted !== 1) throw new DomainError("NOT_FOUND", "Upload not found or expired");
+  return countReceived(sessionId);
+}
+
 export async function putChunk(
   actor: Actor,
   uploadId: string,
@@ -108,7 +147,15 @@ export async function putChunk(
   req: ChunkRequest,
 ): Promise<{ index: number; received: number }> {
   const index = parseChunkIndex(rawIndex);
-  const session = await loadOwnedSession(actor, uploadId);
+  // The session and the chunk rows that matter, in parallel (the chunk rows are only looked at once
+  // the session proved to be the caller's): is this chunk already here? did chunk 0 arrive before us?
+  const [session, stored] = await Promise.all([
+    loadOwnedSession(actor, uploadId),
+    db.$primary().uploadChunk.findMany({
+      where: { sessionId: uploadId, index: { in: index === 0 ? [0] : [0, index] } },
+      select: { index: true },
+    }),
+  ]);
   assertOpen(session);
   if (index >= session.chunkCount) {
     throw new DomainError("BAD_REQUEST", `Chunk ${index} is past the end (this upload has ${session.chunkCount} chunks)`);
@@ -121,11 +168,6 @@ export async function putChunk(
     throw new DomainError("BAD_REQUEST", `Chunk ${index} must be ${expected} bytes, the request declares ${declared}`);
   }
 
-  // One query answers both "is this chunk already here?" and "did chunk 0 arrive before us?".
-  const stored = await db.$primary().uploadChunk.findMany({
-    where: { sessionId: session.id, index: { in: index === 0 ? [0] : [0, index] } },
-    select: { index: true },
-  });
   const existing = stored.some((c) => c.index === index);
   const chunkZeroStored = index !== 0 && stored.some((c) => c.index === 0);
   if (existing) {
@@ -133,6 +175,7 @@ export async function putChunk(
     await drain(req.body, expected + 64 * 1024, req.signal);
     return { index, received: await countReceived(session.id) };
   }
+  await keepAlive(session);
 
   const token = await claimChunk(session.id, index);
   const heartbeat = setInterval(() => {
@@ -173,25 +216,7 @@ export async function putChunk(
       if (e instanceof DomainError) throw e;
       throw storageError(stored.status === "rejected" ? stored.reason : e);
     }
-    // The session row first: every bookkeeping transaction of this session queues on it before it
-    // touches claim or chunk rows, so two chunks finishing together (and a claim being inserted,
-    // which share-locks the session row for its foreign key) can never wait on each other in a cycle.
-    // Four statements, each one round trip (this runs once per chunk; see the README's benchmarks).
-    // Judging the conditional UPDATE by its row count needs REPEATABLE READ (runTransaction's default).
-    const received = await runTransaction(async (tx) => {
-      const open = await tx.$executeRaw`
-        UPDATE UploadSession SET expiresAt = ${new Date(Date.now() + sessionTtlMs())}, updatedAt = NOW(3)
-        WHERE id = ${session.id} AND state = 'open'`;
-      if (open !== 1) throw new DomainError("NOT_FOUND", "Upload not found or expired");
-      const mine = await tx.$executeRaw`
-        DELETE FROM UploadChunkClaim WHERE sessionId = ${session.id} AND \`index\` = ${index} AND token = ${token}`;
-      if (mine !== 1) throw new DomainError("CONFLICT", `Chunk ${index} was taken over by another request`);
-      await tx.$executeRaw`
-        INSERT INTO UploadChunk (sessionId, \`index\`, size, sha256, etag, createdAt)
-        VALUES (${session.id}, ${index}, ${expected}, ${meter.digest?.toString("hex") ?? null}, ${etag}, NOW(3))`;
-      const [{ n }] = await tx.$queryRaw<[{ n: bigint | number }]>`SELECT COUNT(*) AS n FROM UploadChunk WHERE sessionId = ${session.id}`;
-      return Number(n);
-    });
+    const received = await recordChunk(session.id, index, token, expected, meter.digest, etag);
     recorded = true;
     if (plan.mode === "none") chunkMissed(session.id, index);
     else {

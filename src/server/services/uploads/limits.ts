@@ -37,3 +37,9 @@ export const throttles = {
   /** upload.prove attempts. */
   prove: { limit: 30, windowSeconds: 600 },
 };
+
+/**
+ * A chunk pushes its session's expiry out to a full TTL again only when the last push is at least
+ * this old, so an active upload costs one such update a minute, not one per chunk.
+ */
+export const EXPIRY_REFRESH_MS = 60_000;

@@ -1,5 +1,5 @@
 import { db } from "~/server/db/client";
-import { FINISHED_SESSION_RETENTION_MS } from "./limits";
+import { CLAIM_STALE_MS, FINISHED_SESSION_RETENTION_MS } from "./limits";
 import { endSession } from "./sessions";
 
 /** A session stuck in `completing` this long had its completer die after the storage step. */
@@ -8,7 +8,8 @@ const STUCK_COMPLETING_MS = 60 * 60_000;
 /**
  * Expires upload sessions (chunked and form) idle past their expiresAt, and those stuck completing:
  * their reservation is released and their bytes (multipart upload and object) deleted. Finished
- * session rows older than a week are removed. Safe to run on several workers at once (every end is
+ * session rows older than a week are removed, and chunk claims whose writer died (a claim has no
+ * foreign key to cascade from: UploadChunkClaim is a MEMORY table). Safe to run on several workers at once (every end is
  * a conditional state change). Returns how many sessions were expired.
  */
 export async function sweepExpiredUploads(now: Date = new Date(), limit = 500): Promise<number> {
@@ -34,5 +35,6 @@ export async function sweepExpiredUploads(now: Date = new Date(), limit = 500): 
   }
   const keepAfter = new Date(now.getTime() - FINISHED_SESSION_RETENTION_MS);
   await db.uploadSession.deleteMany({ where: { state: { in: ["completed", "aborted", "expired"] }, updatedAt: { lt: keepAfter } } });
+  await db.uploadChunkClaim.deleteMany({ where: { heartbeatAt: { lt: new Date(Date.now() - 10 * CLAIM_STALE_MS) } } });
   return expired;
 }
