@@ -21,6 +21,7 @@ await runBench(async () => {
   const w = multipartFile("warm.bin", MiB, () => warm.stream());
   await request(`${app.baseUrl}/api/files`, { method: "POST", headers: { ...w.headers, ...users[0]!.auth }, body: w.body });
   const idle = await app.memory();
+  const idleDetail = await app.memoryBreakdown();
   let sampledMax = 0;
   const sampler = setInterval(() => void app.memory().then((m) => (sampledMax = Math.max(sampledMax, m.rss))), 100);
   const t = performance.now();
@@ -35,9 +36,11 @@ await runBench(async () => {
   clearInterval(sampler);
   for (const r of replies) if (r.status !== 201) throw new Error(`upload failed: ${r.status} ${r.body.slice(0, 200)}`);
   const end = await app.memory();
+  const endDetail = await app.memoryBreakdown();
   console.log(`${concurrency} concurrent uploads of ${(size / GiB).toFixed(2)} GiB, load avg ${os.loadavg()[0]!.toFixed(1)}`);
-  console.log(`server RSS idle (after warm-up): ${(idle.rss / MiB).toFixed(0)} MiB`);
+  console.log(`server RSS idle (after warm-up): ${(idle.rss / MiB).toFixed(0)} MiB   (${idleDetail})`);
   console.log(`server peak RSS (VmHWM):         ${(end.peak / MiB).toFixed(0)} MiB   (highest 100 ms sample ${(sampledMax / MiB).toFixed(0)} MiB)`);
+  console.log(`server at the end:               ${endDetail}`);
   console.log(`aggregate throughput:            ${mbps(size * concurrency, ms).toFixed(0)} MB/s over ${(ms / 1000).toFixed(1)} s`);
   await app.stop();
 });

@@ -6,6 +6,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { checkServices } from "./lib/services.mjs";
+import { serverEnv } from "./lib/server-env.mjs";
 
 const root = path.resolve(import.meta.dirname, "..");
 process.chdir(root);
@@ -79,8 +80,8 @@ step("starting the web server and the worker");
 // node itself with tsx's loader (not `npx tsx`): one process each, so a SIGTERM sent to this script
 // reaches the web server and the worker themselves (npx did not pass it on, leaving both running).
 const children = [
-  spawn(process.execPath, ["--import", "tsx", "src/server/main.ts"], { stdio: "inherit" }),
-  spawn(process.execPath, ["--import", "tsx", "src/worker/main.ts"], { stdio: "inherit" }),
+  spawn(process.execPath, ["--import", "tsx", "src/server/main.ts"], { stdio: "inherit", env: serverEnv() }),
+  spawn(process.execPath, ["--import", "tsx", "src/worker/main.ts"], { stdio: "inherit", env: serverEnv() }),
 ];
 let stopping = false;
 function stopAll(code) {

@@ -30,6 +30,12 @@ server.listen(0, "127.0.0.1", () => {
   const address = server.address();
   process.stdout.write(`READY ${typeof address === "object" && address ? address.port : 0}\n`);
 });
+// SIGUSR2: print where the memory is (the memory benchmark asks at idle and at the end).
+process.on("SIGUSR2", () => {
+  const m = process.memoryUsage();
+  const mib = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MiB`;
+  process.stdout.write(`MEMORY rss ${mib(m.rss)}, V8 heap ${mib(m.heapUsed)} used of ${mib(m.heapTotal)}, external ${mib(m.external)} (array buffers ${mib(m.arrayBuffers)})\n`);
+});
 process.on("SIGTERM", () => {
   server.closeAllConnections();
   server.close(() => process.exit(0));

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
+import { serverEnv } from "../../scripts/lib/server-env.mjs";
 
 // Servers under test run as child processes (tsx), so the benchmark client never shares their
 // event loop or CPU accounting, and their memory can be read from /proc.
@@ -10,6 +11,8 @@ export interface ChildServer {
   child: ChildProcess;
   /** VmHWM (peak resident set) and VmRSS of the server process, in bytes. */
   memory(): Promise<{ peak: number; rss: number }>;
+  /** The server's own account of its memory (V8 heap, external buffers), one line; app-server only. */
+  memoryBreakdown(): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -24,7 +27,7 @@ export async function startChild(script: "app-server.ts" | "baseline-server.ts",
   // BENCH_CPU_PROF=<dir>: the server writes a V8 CPU profile there when it stops (open in Chrome DevTools).
   const prof = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const child = spawn(process.execPath, [...prof, "--import", "tsx", path.join(import.meta.dirname, script)], {
-    env: { ...process.env, ...env },
+    env: { ...serverEnv(), ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const port = await new Promise<number>((resolve, reject) => {
@@ -36,6 +39,17 @@ export async function startChild(script: "app-server.ts" | "baseline-server.ts",
     });
     child.once("exit", (code) => reject(new Error(`${script} exited with ${code} before it was ready`)));
   });
+  const lines: Array<(line: string) => void> = [];
+  let pending = "";
+  child.stdout!.on("data", (b: Buffer) => {
+    pending += b.toString();
+    let nl: number;
+    while ((nl = pending.indexOf("\n")) >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      for (const l of lines.splice(0)) l(line);
+    }
+  });
   const server: ChildServer = {
     baseUrl: `http://127.0.0.1:${port}`,
     child,
@@ -43,6 +57,13 @@ export async function startChild(script: "app-server.ts" | "baseline-server.ts",
       const status = await readFile(`/proc/${child.pid}/status`, "utf8");
       const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
       return { peak: kb("VmHWM"), rss: kb("VmRSS") };
+    },
+    memoryBreakdown() {
+      return new Promise<string>((resolve) => {
+        const wait = (line: string) => (line.startsWith("MEMORY ") ? resolve(line.slice(7)) : lines.push(wait));
+        lines.push(wait);
+        child.kill("SIGUSR2");
+      });
     },
     async stop() {
       children.delete(server);
