@@ -9,14 +9,20 @@ export const errorTable = {
   NOT_FOUND: { trpc: "NOT_FOUND", status: 404 },
   METHOD_NOT_SUPPORTED: { trpc: "METHOD_NOT_SUPPORTED", status: 405 },
   CONFLICT: { trpc: "CONFLICT", status: 409 },
+  /** An upload of the caller's that expired or was terminated (tus answers 410 for those). */
+  GONE: { trpc: "NOT_FOUND", status: 410 },
   PRECONDITION_FAILED: { trpc: "PRECONDITION_FAILED", status: 412 },
   PAYLOAD_TOO_LARGE: { trpc: "PAYLOAD_TOO_LARGE", status: 413 },
   UNSUPPORTED_MEDIA_TYPE: { trpc: "UNSUPPORTED_MEDIA_TYPE", status: 415 },
   RANGE_NOT_SATISFIABLE: { trpc: "BAD_REQUEST", status: 416 },
   UNPROCESSABLE_CONTENT: { trpc: "UNPROCESSABLE_CONTENT", status: 422 },
+  /** tus: an upload that is busy completing; clients retry. */
+  LOCKED: { trpc: "CONFLICT", status: 423 },
   TOO_MANY_REQUESTS: { trpc: "TOO_MANY_REQUESTS", status: 429 },
   INTERNAL_SERVER_ERROR: { trpc: "INTERNAL_SERVER_ERROR", status: 500 },
   SERVICE_UNAVAILABLE: { trpc: "SERVICE_UNAVAILABLE", status: 503 },
+  /** tus checksum extension: the body does not match its Upload-Checksum. */
+  CHECKSUM_MISMATCH: { trpc: "UNPROCESSABLE_CONTENT", status: 460 },
 } as const satisfies Record<string, { trpc: TRPC_ERROR_CODE_KEY; status: number }>;
 
 export type ErrorCode = keyof typeof errorTable;

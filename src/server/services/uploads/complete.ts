@@ -106,11 +106,25 @@ async function assemble(storage: StorageDriver, session: UploadSession): Promise
 }
 
 export async function completeUpload(actor: Actor, uploadId: string): Promise<{ file: EntryDto }> {
-  let session = await loadOwnedSession(actor, uploadId);
+  const session = await loadOwnedSession(actor, uploadId);
   if (session.state === "completed") return resultOf(session);
   if (session.state !== "open" && session.state !== "completing") throw new DomainError("NOT_FOUND", "Upload not found or expired");
   if (session.state === "open" && session.expiresAt <= new Date()) throw new DomainError("NOT_FOUND", "Upload not found or expired");
+  return completeSession(session);
+}
 
+async function reload(sessionId: string): Promise<UploadSession> {
+  const session = await db.$primary().uploadSession.findUnique({ where: { id: sessionId } });
+  if (!session) throw new DomainError("NOT_FOUND", "Upload not found or expired");
+  return session;
+}
+
+/**
+ * Completes a session whose every part is recorded (chunked sessions and tus uploads alike): the
+ * caller has checked that it is the actor's and open (or stuck completing).
+ */
+export async function completeSession(loaded: UploadSession): Promise<{ file: EntryDto }> {
+  let session = loaded;
   const missing = await missingIndices(session);
   if (missing.length) throw preconditionMissing(missing);
 
@@ -120,11 +134,12 @@ export async function completeUpload(actor: Actor, uploadId: string): Promise<{ 
     UPDATE UploadSession SET state = 'completing', updatedAt = NOW(3)
     WHERE id = ${session.id} AND (state = 'open' OR (state = 'completing' AND updatedAt < ${staleBefore}))`;
   if (won !== 1) {
-    const now = await loadOwnedSession(actor, uploadId);
+    const now = await reload(session.id);
     if (now.state === "completed") return resultOf(now);
-    throw new DomainError("CONFLICT", "This upload is already being completed");
+    if (now.state === "completing") throw new DomainError("CONFLICT", "This upload is already being completed");
+    throw new DomainError("NOT_FOUND", "Upload not found or expired");
   }
-  session = await loadOwnedSession(actor, uploadId);
+  session = await reload(session.id);
 
   const storage = blobStorage(session.driver);
   const size = Number(session.size);

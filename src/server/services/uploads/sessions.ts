@@ -16,6 +16,7 @@ import { MAX_CHUNK_BYTES, MIN_CHUNK_BYTES, sessionTtlMs, throttles } from "./lim
 import { planChunks } from "./plan";
 import { dropLiveHash, setDigestSink } from "./live-hash";
 import { storageError } from "./storage-errors";
+import { removeTails } from "./tus/tail";
 import { hitThrottle } from "./throttle";
 
 // Upload sessions (API.md, "Upload sessions"): durable in MariaDB, owned by one user, reserving
@@ -96,6 +97,64 @@ export async function createMultipart(storage: StorageDriver, key: string, chunk
   }
 }
 
+export interface NewSession {
+  protocol: "chunked" | "tus";
+  name: string;
+  size: number;
+  parentId: string | null;
+  /** The client's wish; planChunks has the last word. */
+  chunkSize?: number;
+  claimedSha256?: string | null;
+  /** Create the storage multipart upload now (every session with bytes to receive, but 秒传). */
+  multipart: boolean;
+  metadata?: Prisma.InputJsonValue;
+  columns?: Partial<Prisma.UploadSessionUncheckedCreateInput>;
+}
+
+/**
+ * Opens a session: plans its parts, creates its multipart upload, then checks the folder and
+ * reserves the quota in one transaction (PAYLOAD_TOO_LARGE when it does not fit, NOT_FOUND for a
+ * folder that is not the caller's). Shared by upload.init and tus creation.
+ */
+export async function createUploadSession(actor: Actor, input: NewSession): Promise<UploadSession> {
+  const storage = getStorage();
+  const { chunkSize, chunkCount } = planChunks(input.size, input.chunkSize, storage.capabilities);
+  const id = newUploadId();
+  const key = uploadObjectKey(id);
+  const multipartId = input.multipart && input.size > 0 ? await createMultipart(storage, key, chunkSize) : null;
+  try {
+    // Lock order (tree-tx.ts): the owner's row, then the target folder.
+    return await withTreeLock(actor.userId, async (tx) => {
+      await assertParentFolder(tx, actor.userId, input.parentId);
+      await reserve(tx, actor.userId, input.size);
+      return tx.uploadSession.create({
+        data: {
+          id,
+          ownerId: actor.userId,
+          protocol: input.protocol,
+          parentId: input.parentId,
+          name: input.name,
+          size: BigInt(input.size),
+          claimedSha256: input.claimedSha256 ?? null,
+          chunkSize,
+          chunkCount,
+          state: "open",
+          reservedBytes: BigInt(input.size),
+          driver: storage.name,
+          stagingKey: key,
+          multipartId,
+          metadata: input.metadata,
+          expiresAt: expiry(),
+          ...input.columns,
+        },
+      });
+    });
+  } catch (e) {
+    if (multipartId) await storage.multipart.abort(key, multipartId).catch(() => {});
+    throw e;
+  }
+}
+
 export async function initUpload(actor: Actor, input: InitInput): Promise<InitResult> {
   const parentId = input.parentId ?? null;
   const claimed = input.sha256 ?? null;
@@ -136,46 +195,19 @@ export async function initUpload(actor: Actor, input: InitInput): Promise<InitRe
     return normalShape(resumed, await receivedIndices(open.id));
   }
 
-  const storage = getStorage();
-  const { chunkSize, chunkCount } = planChunks(input.size, input.chunkSize, storage.capabilities);
   const blob = claimed ? await findReadyBlob(claimed, input.size) : null;
-  const id = newUploadId();
-  const key = uploadObjectKey(id);
   const challenge = blob ? issueChallenge(input.size) : null;
-  // 秒传 sessions get their multipart upload only if they fall back to chunks (ensureMultipart).
-  const multipartId = !challenge && input.size > 0 ? await createMultipart(storage, key, chunkSize) : null;
-
-  let session: UploadSession;
-  try {
-    // Lock order (tree-tx.ts): the owner's row, then the target folder.
-    session = await withTreeLock(actor.userId, async (tx) => {
-      await assertParentFolder(tx, actor.userId, parentId);
-      await reserve(tx, actor.userId, input.size);
-      return tx.uploadSession.create({
-        data: {
-          id,
-          ownerId: actor.userId,
-          protocol: "chunked",
-          parentId,
-          name: input.name,
-          size: BigInt(input.size),
-          claimedSha256: claimed,
-          chunkSize,
-          chunkCount,
-          state: "open",
-          reservedBytes: BigInt(input.size),
-          driver: storage.name,
-          stagingKey: key,
-          multipartId,
-          expiresAt: expiry(),
-          ...(challenge && blob ? { ...challenge.columns, challengeBlobId: blob.id } : {}),
-        },
-      });
-    });
-  } catch (e) {
-    if (multipartId) await storage.multipart.abort(key, multipartId).catch(() => {});
-    throw e;
-  }
+  const session = await createUploadSession(actor, {
+    protocol: "chunked",
+    name: input.name,
+    size: input.size,
+    parentId,
+    chunkSize: input.chunkSize,
+    claimedSha256: claimed,
+    // 秒传 sessions get their multipart upload only if they fall back to chunks (ensureMultipart).
+    multipart: !challenge,
+    columns: challenge && blob ? { ...challenge.columns, challengeBlobId: blob.id } : {},
+  });
   return challenge ? instantShape(session, challenge) : normalShape(session, []);
 }
 
@@ -239,10 +271,15 @@ export async function endSession(session: UploadSession, state: "aborted" | "exp
 }
 
 /** Deletes a finished-without-success session's multipart upload and object (never a blob's bytes). */
-export async function removeSessionBytes(session: Pick<UploadSession, "id" | "driver" | "stagingKey" | "multipartId">): Promise<void> {
+export async function removeSessionBytes(
+  session: Pick<UploadSession, "id" | "driver" | "stagingKey" | "multipartId"> & Partial<Pick<UploadSession, "protocol" | "tailKey">>,
+): Promise<void> {
   const storage = blobStorage(session.driver);
   try {
     if (session.multipartId) await storage.multipart.abort(session.stagingKey, session.multipartId);
+    // tus: the incomplete part, and any left by a write that was never recorded (tus/tail.ts).
+    if (session.tailKey) await storage.delete(session.tailKey);
+    if (session.protocol === "tus") await removeTails(storage, session.stagingKey);
     const owner = await db.$primary().blob.findFirst({ where: { storageKey: session.stagingKey, driver: session.driver }, select: { id: true } });
     if (!owner) await storage.delete(session.stagingKey);
   } catch (e) {

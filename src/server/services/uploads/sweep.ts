@@ -6,7 +6,7 @@ import { endSession } from "./sessions";
 const STUCK_COMPLETING_MS = 60 * 60_000;
 
 /**
- * Expires upload sessions (chunked and form) idle past their expiresAt, and those stuck completing:
+ * Expires upload sessions (chunked, tus and form) idle past their expiresAt, and those stuck completing:
  * their reservation is released and their bytes (multipart upload and object) deleted. Finished
  * session rows older than a week are removed, and chunk claims whose writer died (a claim has no
  * foreign key to cascade from: UploadChunkClaim is a MEMORY table). Safe to run on several workers at once (every end is
