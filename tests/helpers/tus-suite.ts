@@ -8,7 +8,7 @@ import { blobStorage } from "~/server/services/blobs";
 import { sweepExpiredUploads } from "~/server/services/uploads/sweep";
 import { getStorage } from "~/server/storage";
 import { startHttpServer, type TestHttpServer } from "./http-server";
-import { patternBytes, quotaOf, rawRequest, sha256hex, visibleFiles, type HttpReply } from "./upload-client";
+import { patternBytes, quotaOf, rawRequest, reply, sha256hex, visibleFiles, type HttpReply } from "./upload-client";
 import { createTestUser, type TestUser } from "./users";
 
 // The tus 1.0.0 behaviour suite (API.md "tus 1.0.0 at /api/tus"), run once per storage driver:
@@ -25,17 +25,6 @@ function metadata(fields: Record<string, string>): string {
   return Object.entries(fields)
     .map(([k, v]) => `${k} ${b64(v)}`)
     .join(",");
-}
-
-async function reply(res: Response): Promise<HttpReply> {
-  const text = await res.text();
-  let json: unknown = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = text;
-  }
-  return { status: res.status, headers: res.headers, json };
 }
 
 export function defineTusSuite(driverLabel: string) {

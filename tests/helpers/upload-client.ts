@@ -35,7 +35,8 @@ export interface HttpReply {
   json: any;
 }
 
-async function reply(res: Response): Promise<HttpReply> {
+/** A fetch response read whole: status, headers and the body parsed as JSON when it is JSON. */
+export async function reply(res: Response): Promise<HttpReply> {
   const text = await res.text();
   let json: unknown = null;
   try {
@@ -153,13 +154,6 @@ export function multipartBody(
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
   return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
-}
-
-/** Keys of every object under the uploads/ prefix of the configured storage. */
-export async function uploadObjects(): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const o of getStorage().list("uploads/")) keys.push(o.key);
-  return keys.sort();
 }
 
 export async function visibleFiles(ownerId: string) {
