@@ -1,9 +1,9 @@
 import { createHash, randomBytes, type Hash } from "node:crypto";
 import { createReadStream, createWriteStream, type WriteStream } from "node:fs";
-import { mkdir, readdir, rm, stat, unlink } from "node:fs/promises";
-import os from "node:os";
+import { unlink } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
+import { processSpoolDir } from "./spool-dir";
 
 // The whole-content SHA-256 of a chunked upload, computed while the chunks stream in, so complete
 // never has to read the file back (complete is then O(1) in the file size).
@@ -50,7 +50,6 @@ type Waiting = { file: string; bytes: number } | { read: () => Promise<Readable 
 
 const live = new Map<string, LiveHash>();
 let spoolBytes = 0;
-let spoolDir: string | null = null;
 let onDigest: ((sessionId: string, digest: string) => Promise<void>) | null = null;
 
 /** Where a finished digest is persisted (set once by the session service). */
@@ -58,21 +57,8 @@ export function setDigestSink(sink: (sessionId: string, digest: string) => Promi
   onDigest = sink;
 }
 
-async function ensureSpoolDir(): Promise<string> {
-  if (spoolDir) return spoolDir;
-  // turbopackIgnore: runtime paths, not files of the app; without it `next build` traces the whole project.
-  const base = path.join(/*turbopackIgnore: true*/ os.tmpdir(), "filestore-spool");
-  await mkdir(base, { recursive: true });
-  // Spools of processes that died are useless: remove directories older than a day.
-  for (const name of await readdir(base).catch(() => [] as string[])) {
-    const dir = path.join(/*turbopackIgnore: true*/ base, name);
-    const st = await stat(dir).catch(() => null);
-    if (st && Date.now() - st.mtimeMs > 24 * 3_600_000) await rm(dir, { recursive: true, force: true });
-  }
-  const dir = path.join(/*turbopackIgnore: true*/ base, `${process.pid}-${randomBytes(4).toString("hex")}`);
-  await mkdir(dir, { recursive: true });
-  spoolDir = dir;
-  return dir;
+function ensureSpoolDir(): Promise<string> {
+  return processSpoolDir("filestore-spool");
 }
 
 function touch(h: LiveHash): void {

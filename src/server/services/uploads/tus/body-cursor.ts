@@ -1,10 +1,10 @@
 import { randomBytes, type Hash } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, readdir, rm, stat, unlink } from "node:fs/promises";
-import os from "node:os";
+import { unlink } from "node:fs/promises";
 import path from "node:path";
 import { PassThrough, type Readable } from "node:stream";
 import { feed } from "../body";
+import { processSpoolDir } from "../spool-dir";
 
 // A PATCH body read piece by piece: each piece becomes one storage part (or the upload's tail), so
 // the body is pulled exactly as far as the current piece needs and no further. Bytes are hashed as
@@ -85,27 +85,8 @@ export class BodyCursor {
   }
 }
 
-let spoolDir: Promise<string> | null = null;
-
 function ensureSpoolDir(): Promise<string> {
-  spoolDir ??= (async () => {
-    // turbopackIgnore: runtime paths, not files of the app.
-    const base = path.join(/*turbopackIgnore: true*/ os.tmpdir(), "filestore-tus");
-    await mkdir(base, { recursive: true });
-    // Spools of processes that died mid-PATCH are useless: remove directories older than a day.
-    for (const name of await readdir(base).catch(() => [] as string[])) {
-      const old = path.join(/*turbopackIgnore: true*/ base, name);
-      const st = await stat(old).catch(() => null);
-      if (st && Date.now() - st.mtimeMs > 24 * 3_600_000) await rm(old, { recursive: true, force: true });
-    }
-    const dir = path.join(/*turbopackIgnore: true*/ base, `${process.pid}-${randomBytes(4).toString("hex")}`);
-    await mkdir(dir, { recursive: true });
-    return dir;
-  })().catch((e: unknown) => {
-    spoolDir = null;
-    throw e;
-  });
-  return spoolDir;
+  return processSpoolDir("filestore-tus");
 }
 
 export interface Spooled {
