@@ -1,6 +1,7 @@
 import type OSS from "ali-oss";
 import type { Readable } from "node:stream";
-import { StorageError, missingUploadOr } from "../errors";
+import { copyRangesAsParts } from "../copy-ranges";
+import { missingUploadOr } from "../errors";
 import { assertValidKey } from "../keys";
 import { assertPartNumber, assertSize, exactBody, sortedParts, unquote } from "../streams";
 import type { MultipartCreateOptions, PartInfo, PutResult, StorageDriver } from "../types";
@@ -127,21 +128,24 @@ export function createOssMultipart(oss: OssContext): StorageDriver["multipart"] 
 }
 
 /** A server-side copy of an object above OSS's 1 GB CopyObject limit: UploadPartCopy ranges. */
-export async function copyInParts(oss: OssContext, sourceKey: string, targetKey: string, size: number, partBytes: number, contentType?: string): Promise<PutResult> {
-  const multipart = createOssMultipart(oss);
-  const bytesPerPart = Math.max(partBytes, Math.ceil(size / OSS_MAX_PARTS));
-  const { uploadId } = await multipart.create(targetKey, { contentType });
-  try {
-    const parts: Array<{ partNumber: number; etag: string }> = [];
-    for (let start = 0, n = 1; start < size; start += bytesPerPart, n++) {
-      const end = Math.min(start + bytesPerPart, size) - 1;
-      const out = await oss.client.uploadPartCopy(targetKey, uploadId, n, `${start}-${end}`, { sourceKey, sourceBucketName: oss.bucket }, { timeout: oss.transferTimeoutMs });
-      parts.push({ partNumber: n, etag: copyPartEtag(out.res as RawResponse) });
-    }
-    return await multipart.complete(targetKey, uploadId, parts);
-  } catch (e) {
-    await multipart.abort(targetKey, uploadId).catch(() => undefined);
-    if (e instanceof StorageError) throw e;
-    throw ossError(e, "copy", sourceKey);
-  }
+export function copyInParts(oss: OssContext, sourceKey: string, targetKey: string, size: number, partBytes: number, contentType?: string): Promise<PutResult> {
+  return copyRangesAsParts(createOssMultipart(oss), {
+    targetKey,
+    size,
+    contentType,
+    partBytes,
+    maxParts: OSS_MAX_PARTS,
+    copyPart: async (uploadId, partNumber, start, end) => {
+      const out = await oss.client.uploadPartCopy(
+        targetKey,
+        uploadId,
+        partNumber,
+        `${start}-${end}`,
+        { sourceKey, sourceBucketName: oss.bucket },
+        { timeout: oss.transferTimeoutMs },
+      );
+      return copyPartEtag(out.res as RawResponse);
+    },
+    wrapError: (e) => ossError(e, "copy", sourceKey),
+  });
 }

@@ -9,7 +9,8 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import type { Readable } from "node:stream";
-import { StorageError, missingUploadOr } from "../errors";
+import { copyRangesAsParts } from "../copy-ranges";
+import { missingUploadOr } from "../errors";
 import { assertValidKey } from "../keys";
 import { assertPartNumber, assertSize, exactBody, sortedParts, unquote } from "../streams";
 import type { MultipartCreateOptions, PartInfo, PutResult, StorageDriver } from "../types";
@@ -128,29 +129,26 @@ export function createS3Multipart(s3: S3Context): StorageDriver["multipart"] {
 }
 
 /** A server-side copy of an object too big for one CopyObject: UploadPartCopy ranges of `partBytes`. */
-export async function copyInParts(s3: S3Context, sourceKey: string, targetKey: string, size: number, partBytes: number, contentType?: string): Promise<PutResult> {
-  const multipart = createS3Multipart(s3);
-  const bytesPerPart = Math.max(partBytes, Math.ceil(size / S3_MAX_PARTS));
-  const { uploadId } = await multipart.create(targetKey, { contentType });
-  try {
-    const parts: Array<{ partNumber: number; etag: string }> = [];
-    for (let start = 0, n = 1; start < size; start += bytesPerPart, n++) {
-      const end = Math.min(start + bytesPerPart, size) - 1;
+export function copyInParts(s3: S3Context, sourceKey: string, targetKey: string, size: number, partBytes: number, contentType?: string): Promise<PutResult> {
+  return copyRangesAsParts(createS3Multipart(s3), {
+    targetKey,
+    size,
+    contentType,
+    partBytes,
+    maxParts: S3_MAX_PARTS,
+    copyPart: async (uploadId, partNumber, start, end) => {
       const out = await s3.client.send(
         new UploadPartCopyCommand({
           Bucket: s3.bucket,
           Key: targetKey,
           UploadId: uploadId,
-          PartNumber: n,
+          PartNumber: partNumber,
           CopySource: copySource(s3.bucket, sourceKey),
           CopySourceRange: `bytes=${start}-${end}`,
         }),
       );
-      parts.push({ partNumber: n, etag: unquote(out.CopyPartResult?.ETag) });
-    }
-    return await multipart.complete(targetKey, uploadId, parts);
-  } catch (e) {
-    await multipart.abort(targetKey, uploadId).catch(() => undefined);
-    throw s3Error(e, "copy", sourceKey);
-  }
+      return unquote(out.CopyPartResult?.ETag);
+    },
+    wrapError: (e) => s3Error(e, "copy", sourceKey),
+  });
 }
