@@ -13,6 +13,8 @@ say() { printf '\n▸ %s\n' "$*" >&2; }
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v radosgw >/dev/null 2>&1 || missing+=(ceph-mon ceph-osd radosgw ceph-common)
+# A CJK font, so the browser tests' screenshots show Chinese names instead of empty boxes.
+fc-list :lang=zh 2>/dev/null | grep -q . || missing+=(fonts-wqy-microhei)
 if ((${#missing[@]})); then
   say "installing Debian packages: ${missing[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
