@@ -1,11 +1,12 @@
 "use client";
 
 import Link from "next/link";
-import { useEffect, useRef, useState, type DragEvent, type FormEvent } from "react";
+import { useEffect, useRef, useState, type DragEvent } from "react";
 import { api } from "~/trpc/react";
 import { ConfirmDialog } from "./dialog";
-import { errorMessage, nameProblem } from "./errors";
+import { errorMessage } from "./errors";
 import { Icon } from "./icons";
+import { InlineNameForm } from "./inline-name-form";
 import { folderHref, Listing, type DriveEntry, type Selection, type Sort } from "./listing";
 import { MoveDialog } from "./move-dialog";
 import { ShareDialog } from "./share-dialog";
@@ -251,49 +252,23 @@ function Breadcrumbs({ folderId }: { folderId: string | null }) {
 function NewFolderForm({ parentId, onDone }: { parentId: string | null; onDone: () => void }) {
   const utils = api.useUtils();
   const mkdir = api.file.mkdir.useMutation();
-  const [name, setName] = useState("");
-  const [error, setError] = useState<string | null>(null);
-
-  async function onSubmit(e: FormEvent) {
-    e.preventDefault();
-    const trimmed = name.trim();
-    const problem = nameProblem(trimmed);
-    if (problem) return setError(problem);
-    setError(null);
-    try {
-      await mkdir.mutateAsync({ parentId, name: trimmed });
-      await utils.file.list.invalidate();
-      onDone();
-    } catch (err) {
-      setError(errorMessage(err, { NOT_FOUND: "This folder no longer exists.", CONFLICT: `“${trimmed}” already exists in this folder.` }));
-    }
-  }
-
   return (
-    <form className="inline-form" onSubmit={onSubmit} data-testid="new-folder-form">
-      <Icon name="folder" className="kind-icon folder" />
-      <input
-        autoFocus
-        value={name}
-        onChange={(e) => setName(e.target.value)}
-        onKeyDown={(e) => e.key === "Escape" && onDone()}
-        placeholder="Folder name"
-        aria-label="Folder name"
-        aria-invalid={!!error}
-        maxLength={255}
-      />
-      <button type="submit" className="button primary small" disabled={mkdir.isPending}>
-        {mkdir.isPending ? "Creating…" : "Create"}
-      </button>
-      <button type="button" className="button secondary small" onClick={onDone}>
-        Cancel
-      </button>
-      {error && (
-        <span className="field-error" role="alert" data-testid="new-folder-error">
-          {error}
-        </span>
-      )}
-    </form>
+    <InlineNameForm
+      className="inline-form"
+      testId="new-folder-form"
+      errorTestId="new-folder-error"
+      label="Folder name"
+      placeholder="Folder name"
+      icon={<Icon name="folder" className="kind-icon folder" />}
+      submitLabel={mkdir.isPending ? "Creating…" : "Create"}
+      busy={mkdir.isPending}
+      errorOverrides={{ NOT_FOUND: "This folder no longer exists." }}
+      save={async (name) => {
+        await mkdir.mutateAsync({ parentId, name });
+        await utils.file.list.invalidate();
+      }}
+      onDone={onDone}
+    />
   );
 }
 

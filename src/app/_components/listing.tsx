@@ -2,11 +2,12 @@
 
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useState } from "react";
 import { api, type RouterOutputs } from "~/trpc/react";
-import { errorMessage, nameProblem } from "./errors";
+import { EntryName } from "./entry-name";
 import { formatBytes, formatDate } from "./format";
 import { Icon } from "./icons";
+import { InlineNameForm } from "./inline-name-form";
 
 // The drive's listing: a folder's entries (or search results) in cursor pages, sortable columns,
 // multi-select, and each entry's actions (download, rename in place, move, share, trash).
@@ -198,18 +199,7 @@ function EntryRow({
         {renaming ? (
           <RenameForm entry={entry} onDone={() => setRenaming(false)} />
         ) : (
-          <div className="name-line">
-            <Icon name={isFolder ? "folder" : "file"} className={`kind-icon ${entry.kind}`} />
-            {isFolder ? (
-              <Link href={folderHref(entry.id)} className="entry-name" title={entry.name}>
-                {entry.name}
-              </Link>
-            ) : (
-              <a href={contentHref(entry.id)} download={entry.name} className="entry-name" title={entry.name}>
-                {entry.name}
-              </a>
-            )}
-          </div>
+          <EntryName kind={entry.kind} name={entry.name} href={isFolder ? folderHref(entry.id) : contentHref(entry.id)} />
         )}
       </td>
       <td className="num" data-testid="entry-size">
@@ -255,58 +245,25 @@ function EntryRow({
 function RenameForm({ entry, onDone }: { entry: DriveEntry; onDone: () => void }) {
   const utils = api.useUtils();
   const rename = api.file.rename.useMutation();
-  const [name, setName] = useState(entry.name);
-  const [error, setError] = useState<string | null>(null);
-  const input = useRef<HTMLInputElement>(null);
-
   // Select the name without its extension, the way file managers do.
-  useEffect(() => {
-    const el = input.current;
-    if (!el) return;
-    el.focus();
-    const dot = entry.kind === "file" ? entry.name.lastIndexOf(".") : -1;
-    el.setSelectionRange(0, dot > 0 ? dot : entry.name.length);
-  }, [entry]);
-
-  async function onSubmit(e: FormEvent) {
-    e.preventDefault();
-    const trimmed = name.trim();
-    if (trimmed === entry.name) return onDone();
-    const problem = nameProblem(trimmed);
-    if (problem) return setError(problem);
-    setError(null);
-    try {
-      await rename.mutateAsync({ id: entry.id, name: trimmed });
-      await utils.file.list.invalidate();
-      void utils.file.path.invalidate();
-      onDone();
-    } catch (err) {
-      setError(errorMessage(err, { CONFLICT: `“${trimmed}” already exists in this folder.` }));
-    }
-  }
-
+  const dot = entry.kind === "file" ? entry.name.lastIndexOf(".") : -1;
   return (
-    <form className="rename-form" onSubmit={onSubmit} data-testid="rename-form">
-      <input
-        ref={input}
-        value={name}
-        onChange={(e) => setName(e.target.value)}
-        onKeyDown={(e) => e.key === "Escape" && onDone()}
-        aria-label="New name"
-        aria-invalid={!!error}
-        maxLength={255}
-      />
-      <button type="submit" className="button primary small" disabled={rename.isPending}>
-        Save
-      </button>
-      <button type="button" className="button secondary small" onClick={onDone}>
-        Cancel
-      </button>
-      {error && (
-        <span className="field-error" role="alert" data-testid="rename-error">
-          {error}
-        </span>
-      )}
-    </form>
+    <InlineNameForm
+      className="rename-form"
+      testId="rename-form"
+      errorTestId="rename-error"
+      label="New name"
+      initialName={entry.name}
+      selectEnd={dot > 0 ? dot : entry.name.length}
+      submitLabel="Save"
+      busy={rename.isPending}
+      save={async (name) => {
+        if (name === entry.name) return; // unchanged: close without a call
+        await rename.mutateAsync({ id: entry.id, name });
+        await utils.file.list.invalidate();
+        void utils.file.path.invalidate();
+      }}
+      onDone={onDone}
+    />
   );
 }

@@ -4,6 +4,7 @@ import Link from "next/link";
 import { useState } from "react";
 import { api, type RouterOutputs } from "~/trpc/react";
 import { ConfirmDialog } from "./dialog";
+import { EntryName } from "./entry-name";
 import { errorMessage } from "./errors";
 import { formatDate } from "./format";
 import { Icon } from "./icons";
@@ -68,12 +69,7 @@ export function SharedLinks() {
             {list.data.map((share) => (
               <tr key={share.token} data-testid="share-entry">
                 <td className="name-cell">
-                  <div className="name-line">
-                    <Icon name={share.kind === "folder" ? "folder" : "file"} className={`kind-icon ${share.kind}`} />
-                    <span className="entry-name" title={share.entryName}>
-                      {share.entryName}
-                    </span>
-                  </div>
+                  <EntryName kind={share.kind} name={share.entryName} />
                   {showing === share.token && <CopyField value={new URL(share.url, window.location.origin).toString()} />}
                 </td>
                 <td>

@@ -3,6 +3,7 @@
 import { useState } from "react";
 import { api, type RouterOutputs } from "~/trpc/react";
 import { ConfirmDialog } from "./dialog";
+import { EntryName } from "./entry-name";
 import { errorMessage } from "./errors";
 import { formatBytes, formatDate } from "./format";
 import { Icon } from "./icons";
@@ -120,17 +121,13 @@ export function TrashView() {
               {items.map((item) => (
                 <tr key={item.id} data-testid="trash-entry">
                   <td className="name-cell">
-                    <div className="name-line">
-                      <Icon name={item.kind === "folder" ? "folder" : "file"} className={`kind-icon ${item.kind}`} />
-                      <span className="entry-name" title={item.name}>
-                        {item.name}
-                      </span>
+                    <EntryName kind={item.kind} name={item.name}>
                       {item.kind === "folder" && item.entryCount > 1 && (
                         <span className="badge">
                           {item.entryCount - 1} {item.entryCount === 2 ? "item" : "items"} inside
                         </span>
                       )}
-                    </div>
+                    </EntryName>
                   </td>
                   <td className="num">{formatBytes(item.kind === "folder" ? item.totalSize : (item.size ?? 0))}</td>
                   <td className="date hide-narrow">{formatDate(item.trashedAt)}</td>
