@@ -3,6 +3,7 @@ import type { Readable } from "node:stream";
 import { contentDisposition } from "~/server/http/content-disposition";
 import { StorageError } from "../errors";
 import { assertValidKey, assertValidPrefix } from "../keys";
+import { paged } from "../paging";
 import { putInParts } from "../parts-upload";
 import { assertValidRange, rangeHeader, rangeNotSatisfiable } from "../range";
 import { assertSize, exactBody, unquote } from "../streams";
@@ -118,8 +119,7 @@ export function createOssDriver(config: OssDriverConfig): StorageDriver {
 
   async function* list(prefix: string): AsyncGenerator<ObjectListing> {
     assertValidPrefix(prefix);
-    let token: string | undefined;
-    do {
+    yield* paged(async (token: string | undefined) => {
       let page;
       try {
         const query: OSS.ListV2ObjectsQuery = { "max-keys": 1000, ...(prefix ? { prefix } : {}), ...(token ? { "continuation-token": token } : {}) };
@@ -127,9 +127,9 @@ export function createOssDriver(config: OssDriverConfig): StorageDriver {
       } catch (e) {
         throw ossError(e, "list", prefix);
       }
-      for (const item of page.objects ?? []) yield { key: item.name, size: Number(item.size) };
-      token = page.isTruncated ? page.nextContinuationToken : undefined;
-    } while (token);
+      const items = (page.objects ?? []).map((item): ObjectListing => ({ key: item.name, size: Number(item.size) }));
+      return { items, next: (page.isTruncated && page.nextContinuationToken) || undefined };
+    });
   }
 
   async function copy(sourceKey: string, targetKey: string): Promise<PutResult | null> {

@@ -3,6 +3,7 @@ import type { Readable } from "node:stream";
 import { copyRangesAsParts } from "../copy-ranges";
 import { missingUploadOr } from "../errors";
 import { assertValidKey } from "../keys";
+import { paged } from "../paging";
 import { assertPartNumber, assertSize, exactBody, sortedParts, unquote } from "../streams";
 import type { MultipartCreateOptions, PartInfo, PutResult, StorageDriver } from "../types";
 import { isMissingUpload, ossError } from "./errors";
@@ -102,21 +103,19 @@ export function createOssMultipart(oss: OssContext): StorageDriver["multipart"] 
   async function listParts(key: string, uploadId: string): Promise<PartInfo[] | null> {
     assertValidKey(key, "multipart.listParts");
     const parts: PartInfo[] = [];
-    let marker: number | undefined;
+    const pages = paged(async (marker: number | undefined) => {
+      const query = { "max-parts": 1000, ...(marker === undefined ? {} : { "part-number-marker": marker }) } as OSS.ListPartsQuery;
+      const page = await client.listParts(key, uploadId, query, { timeout: oss.timeoutMs });
+      // ali-oss passes the parsed XML through: a lone <Part> is an object, not an array, and the paging fields are strings.
+      const raw = page.parts as unknown;
+      const list = (Array.isArray(raw) ? raw : raw ? [raw] : []) as Array<Record<string, string>>;
+      const items = list.map((p): PartInfo => ({ partNumber: Number(p.PartNumber), etag: unquote(p.ETag), size: Number(p.Size) }));
+      const truncated = String(page.isTruncated) === "true";
+      const next = Number(page.nextPartNumberMarker);
+      return { items, next: truncated && Number.isSafeInteger(next) && next !== marker ? next : undefined };
+    });
     try {
-      for (;;) {
-        const query = { "max-parts": 1000, ...(marker === undefined ? {} : { "part-number-marker": marker }) } as OSS.ListPartsQuery;
-        const page = await client.listParts(key, uploadId, query, { timeout: oss.timeoutMs });
-        const raw = page.parts as unknown;
-        const list = (Array.isArray(raw) ? raw : raw ? [raw] : []) as Array<Record<string, string>>;
-        for (const p of list) {
-          parts.push({ partNumber: Number(p.PartNumber), etag: unquote(p.ETag), size: Number(p.Size) });
-        }
-        const truncated = String(page.isTruncated) === "true";
-        const next = Number(page.nextPartNumberMarker);
-        if (!truncated || !Number.isSafeInteger(next) || next === marker) break;
-        marker = next;
-      }
+      for await (const part of pages) parts.push(part);
     } catch (e) {
       if (isMissingUpload(e)) return null;
       throw ossError(e, "listParts", key);

@@ -13,6 +13,7 @@ import { Readable } from "node:stream";
 import { contentDisposition } from "~/server/http/content-disposition";
 import { StorageError } from "../errors";
 import { assertValidKey, assertValidPrefix } from "../keys";
+import { paged } from "../paging";
 import { assertValidRange, rangeHeader, rangeNotSatisfiable } from "../range";
 import { putInParts } from "../parts-upload";
 import { assertSize, exactBody, unquote } from "../streams";
@@ -124,19 +125,19 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
 
   async function* list(prefix: string): AsyncGenerator<ObjectListing> {
     assertValidPrefix(prefix);
-    let token: string | undefined;
-    do {
+    yield* paged(async (token: string | undefined) => {
       let page;
       try {
         page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix || undefined, ContinuationToken: token }));
       } catch (e) {
         throw s3Error(e, "list", prefix);
       }
+      const items: ObjectListing[] = [];
       for (const item of page.Contents ?? []) {
-        if (item.Key !== undefined) yield { key: item.Key, size: item.Size ?? 0 };
+        if (item.Key !== undefined) items.push({ key: item.Key, size: item.Size ?? 0 });
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+      return { items, next: (page.IsTruncated && page.NextContinuationToken) || undefined };
+    });
   }
 
   async function copy(sourceKey: string, targetKey: string): Promise<PutResult | null> {

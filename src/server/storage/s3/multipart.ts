@@ -12,6 +12,7 @@ import type { Readable } from "node:stream";
 import { copyRangesAsParts } from "../copy-ranges";
 import { missingUploadOr } from "../errors";
 import { assertValidKey } from "../keys";
+import { paged } from "../paging";
 import { assertPartNumber, assertSize, exactBody, sortedParts, unquote } from "../streams";
 import type { MultipartCreateOptions, PartInfo, PutResult, StorageDriver } from "../types";
 import { isMissingUpload, s3Error } from "./errors";
@@ -108,16 +109,13 @@ export function createS3Multipart(s3: S3Context): StorageDriver["multipart"] {
   async function listParts(key: string, uploadId: string): Promise<PartInfo[] | null> {
     assertValidKey(key, "multipart.listParts");
     const parts: PartInfo[] = [];
-    let marker: string | undefined;
+    const pages = paged(async (marker: string | undefined) => {
+      const page = await client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }));
+      const items = (page.Parts ?? []).map((p): PartInfo => ({ partNumber: p.PartNumber ?? 0, etag: unquote(p.ETag), size: p.Size ?? 0 }));
+      return { items, next: (page.IsTruncated && page.NextPartNumberMarker) || undefined };
+    });
     try {
-      for (;;) {
-        const page = await client.send(new ListPartsCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }));
-        for (const p of page.Parts ?? []) {
-          parts.push({ partNumber: p.PartNumber ?? 0, etag: unquote(p.ETag), size: p.Size ?? 0 });
-        }
-        if (!page.IsTruncated || !page.NextPartNumberMarker) break;
-        marker = page.NextPartNumberMarker;
-      }
+      for await (const part of pages) parts.push(part);
     } catch (e) {
       if (isMissingUpload(e)) return null;
       throw s3Error(e, "listParts", key);
