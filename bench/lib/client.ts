@@ -8,6 +8,7 @@ export const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
 export interface Reply {
   status: number;
+  headers: http.IncomingHttpHeaders;
   body: string;
 }
 
@@ -17,7 +18,7 @@ export function request(url: string, options: { method: string; headers: Record<
     req.on("response", (res) => {
       const parts: Buffer[] = [];
       res.on("data", (b: Buffer) => parts.push(b));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString("utf8") }));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(parts).toString("utf8") }));
       res.on("error", reject);
     });
     req.on("error", reject);
