@@ -5,6 +5,7 @@ import * as tus from "tus-js-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "~/server/db/client";
 import { blobStorage } from "~/server/services/blobs";
+import { planChunks } from "~/server/services/uploads/plan";
 import { sweepExpiredUploads } from "~/server/services/uploads/sweep";
 import { getStorage } from "~/server/storage";
 import { startHttpServer, type TestHttpServer } from "./http-server";
@@ -402,6 +403,25 @@ export function defineTusSuite(driverLabel: string) {
       a.end(data.subarray(100_000));
       expect(await aDone).toBe(204);
       await expectFile(user, "f.bin", data);
+    });
+
+    it("a part the storage no longer holds as recorded (a writer that lost its lock rewrote it): the last PATCH is 409, HEAD rewinds, the resend completes intact", async () => {
+      const user = await createTestUser();
+      // The part size this backend gets (it depends on the file's size only past the part-count limit).
+      const { chunkSize } = planChunks(1, undefined, getStorage().capabilities);
+      const data = bytes(2 * chunkSize + 1000, 215);
+      const { path, id } = await create(user, data.length, { filename: "rewound.bin" });
+      expect((await patch(user, path, 0, data.subarray(0, chunkSize))).status).toBe(204);
+      // What a taken-over writer leaves: part 1 in storage is no longer the one recorded.
+      await db.$executeRaw`UPDATE UploadChunk SET etag = 'overwritten' WHERE sessionId = ${id} AND \`index\` = 0`;
+      const last = await patch(user, path, chunkSize, data.subarray(chunkSize));
+      expect(last.status).toBe(409);
+      expect(await visibleFiles(user.actor.userId)).toEqual([]);
+      const h = await head(user, path);
+      expect(h.status).toBe(200);
+      expect(h.headers.get("upload-offset")).toBe("0");
+      expect((await patch(user, path, 0, data)).status).toBe(204);
+      await expectFile(user, "rewound.bin", data);
     });
 
     it("names: filename is required and checked like every name; clashes get a suffix", async () => {
