@@ -8,6 +8,7 @@ import { EntryName } from "./entry-name";
 import { formatBytes, formatDate } from "./format";
 import { Icon } from "./icons";
 import { InlineNameForm } from "./inline-name-form";
+import { ShowMore } from "./listing-parts";
 
 // The drive's listing: a folder's entries (or search results) in cursor pages, sortable columns,
 // multi-select, and each entry's actions (download, rename in place, move, share, trash).
@@ -154,18 +155,7 @@ export function Listing({
           ))}
         </tbody>
       </table>
-      {listing.hasNextPage && (
-        <div className="more">
-          <button
-            type="button"
-            className="button secondary"
-            disabled={listing.isFetchingNextPage}
-            onClick={() => void listing.fetchNextPage()}
-          >
-            {listing.isFetchingNextPage ? "Loading…" : "Show more"}
-          </button>
-        </div>
-      )}
+      <ShowMore query={listing} />
     </>
   );
 }

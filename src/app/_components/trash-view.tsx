@@ -7,6 +7,7 @@ import { EntryName } from "./entry-name";
 import { errorMessage } from "./errors";
 import { formatBytes, formatDate } from "./format";
 import { Icon } from "./icons";
+import { ShowMore } from "./listing-parts";
 import { LoadError } from "./load-error";
 
 // The trash: what the user deleted, newest first, with when each item is purged; restore,
@@ -163,13 +164,7 @@ export function TrashView() {
               ))}
             </tbody>
           </table>
-          {list.hasNextPage && (
-            <div className="more">
-              <button type="button" className="button secondary" disabled={list.isFetchingNextPage} onClick={() => void list.fetchNextPage()}>
-                {list.isFetchingNextPage ? "Loading…" : "Show more"}
-              </button>
-            </div>
-          )}
+          <ShowMore query={list} />
         </>
       )}
       {confirm && (
