@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import type { Actor } from "~/server/auth/actor";
 import { db } from "~/server/db/client";
@@ -8,7 +7,8 @@ import type { UploadSession } from "~/server/db/generated/client";
 import { DomainError } from "~/server/errors";
 import { blobStorage } from "~/server/services/blobs";
 import { chunkSource, isMultipart, Meter, parseContentDigest } from "./body";
-import { CLAIM_HEARTBEAT_MS, CLAIM_STALE_MS, EXPIRY_REFRESH_MS, sessionTtlMs } from "./limits";
+import { takeClaim } from "./claims";
+import { EXPIRY_REFRESH_MS, sessionTtlMs } from "./limits";
 import { abandonChunk, chunkMissed, chunkRecorded, planChunk, type HashPlan } from "./live-hash";
 import { chunkLength } from "./plan";
 import { assertOpen, createMultipart, loadOwnedSession } from "./sessions";
@@ -57,32 +57,6 @@ async function drain(body: Readable, limit: number, signal: AbortSignal): Promis
     body.once("error", done);
     signal.addEventListener("abort", done, { once: true });
   });
-}
-
-/**
- * Claims chunk `index` for this request (UploadChunkClaim is a MEMORY table: no commit to wait
- * for). A live claim of another request is CONFLICT (retry shortly); a claim whose heartbeat
- * stopped (its writer died) is taken over.
- */
-async function claimChunk(sessionId: string, index: number): Promise<string> {
-  const token = randomBytes(12).toString("base64url");
-  const inserted = await db.$executeRaw`
-    INSERT IGNORE INTO UploadChunkClaim (sessionId, \`index\`, token, heartbeatAt) VALUES (${sessionId}, ${index}, ${token}, NOW(3))`;
-  if (inserted === 1) return token;
-  const staleBefore = new Date(Date.now() - CLAIM_STALE_MS);
-  const n = await db.$executeRaw`
-    UPDATE UploadChunkClaim SET token = ${token}, heartbeatAt = NOW(3)
-    WHERE sessionId = ${sessionId} AND \`index\` = ${index} AND heartbeatAt < ${staleBefore}`;
-  if (n === 1) return token;
-  throw new DomainError("CONFLICT", `Chunk ${index} is being uploaded by another request`, {
-    details: { retryAfter: Math.ceil(CLAIM_HEARTBEAT_MS / 1000) },
-  });
-}
-
-async function releaseClaim(sessionId: string, index: number, token: string): Promise<void> {
-  await db.$executeRaw`DELETE FROM UploadChunkClaim WHERE sessionId = ${sessionId} AND \`index\` = ${index} AND token = ${token}`.catch(
-    () => {},
-  );
 }
 
 /** The session's storage multipart upload; created on first use for 秒传 sessions that fell back. */
@@ -177,14 +151,7 @@ export async function putChunk(
   }
   await keepAlive(session);
 
-  const token = await claimChunk(session.id, index);
-  const heartbeat = setInterval(() => {
-    void db.$executeRaw`
-      UPDATE UploadChunkClaim SET heartbeatAt = NOW(3) WHERE sessionId = ${session.id} AND \`index\` = ${index} AND token = ${token}`.catch(
-      () => {},
-    );
-  }, CLAIM_HEARTBEAT_MS);
-  heartbeat.unref();
+  const claim = await takeClaim(session.id, index, `Chunk ${index} is being uploaded by another request`);
 
   let plan: HashPlan = { mode: "none" };
   let recorded = false;
@@ -216,7 +183,7 @@ export async function putChunk(
       if (e instanceof DomainError) throw e;
       throw storageError(stored.status === "rejected" ? stored.reason : e);
     }
-    const received = await recordChunk(session.id, index, token, expected, meter.digest, etag);
+    const received = await recordChunk(session.id, index, claim.token, expected, meter.digest, etag);
     recorded = true;
     if (plan.mode === "none") chunkMissed(session.id, index);
     else {
@@ -225,10 +192,10 @@ export async function putChunk(
     }
     return { index, received };
   } finally {
-    clearInterval(heartbeat);
-    if (!recorded) {
+    if (recorded) claim.consumed();
+    else {
       abandonChunk(session.id, index, plan);
-      await releaseClaim(session.id, index, token);
+      await claim.release();
     }
   }
 }
