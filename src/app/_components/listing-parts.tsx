@@ -17,3 +17,12 @@ export function ShowMore({
     </div>
   );
 }
+
+/** The header cell over the row actions: nothing to see, "Actions" for screen readers. */
+export function ActionsHeader() {
+  return (
+    <th className="actions">
+      <span className="sr-only">Actions</span>
+    </th>
+  );
+}

@@ -8,7 +8,7 @@ import { EntryName } from "./entry-name";
 import { formatBytes, formatDate } from "./format";
 import { Icon } from "./icons";
 import { InlineNameForm } from "./inline-name-form";
-import { ShowMore } from "./listing-parts";
+import { ActionsHeader, ShowMore } from "./listing-parts";
 
 // The drive's listing: a folder's entries (or search results) in cursor pages, sortable columns,
 // multi-select, and each entry's actions (download, rename in place, move, share, trash).
@@ -130,9 +130,7 @@ export function Listing({
             {header("name", "Name")}
             {header("size", "Size", "num")}
             {header("updatedAt", "Modified", "date")}
-            <th className="actions">
-              <span className="sr-only">Actions</span>
-            </th>
+            <ActionsHeader />
           </tr>
         </thead>
         <tbody>

@@ -8,6 +8,7 @@ import { EntryName } from "./entry-name";
 import { errorMessage } from "./errors";
 import { formatDate } from "./format";
 import { Icon } from "./icons";
+import { ActionsHeader } from "./listing-parts";
 import { CopyField } from "./share-dialog";
 import { LoadError } from "./load-error";
 
@@ -60,9 +61,7 @@ export function SharedLinks() {
               <th className="date hide-narrow">Created</th>
               <th className="date">Expires</th>
               <th className="num">Downloads</th>
-              <th className="actions">
-                <span className="sr-only">Actions</span>
-              </th>
+              <ActionsHeader />
             </tr>
           </thead>
           <tbody>

@@ -7,7 +7,7 @@ import { EntryName } from "./entry-name";
 import { errorMessage } from "./errors";
 import { formatBytes, formatDate } from "./format";
 import { Icon } from "./icons";
-import { ShowMore } from "./listing-parts";
+import { ActionsHeader, ShowMore } from "./listing-parts";
 import { LoadError } from "./load-error";
 
 // The trash: what the user deleted, newest first, with when each item is purged; restore,
@@ -113,9 +113,7 @@ export function TrashView() {
                 <th className="num">Size</th>
                 <th className="date hide-narrow">Deleted</th>
                 <th>Purged</th>
-                <th className="actions">
-                  <span className="sr-only">Actions</span>
-                </th>
+                <ActionsHeader />
               </tr>
             </thead>
             <tbody>
