@@ -9,6 +9,7 @@ import { formatBytes, formatDate } from "./format";
 import { Icon } from "./icons";
 import { InlineNameForm } from "./inline-name-form";
 import { ActionsHeader, ShowMore } from "./listing-parts";
+import { LoadError } from "./load-error";
 
 // The drive's listing: a folder's entries (or search results) in cursor pages, sortable columns,
 // multi-select, and each entry's actions (download, rename in place, move, share, trash).
@@ -53,23 +54,14 @@ export function Listing({
   );
   if (listing.isPending) return <p className="muted">Loading…</p>;
   if (listing.isError) {
-    const gone = listing.error.data?.code === "NOT_FOUND";
-    return (
-      <div className="notice error" role="alert" data-testid="listing-error">
-        {gone ? (
-          <>
-            This folder does not exist or is in the trash. <Link href="/">Back to My drive</Link>
-          </>
-        ) : (
-          <>
-            Could not load your files.{" "}
-            <button type="button" className="link" onClick={() => void listing.refetch()}>
-              Try again
-            </button>
-          </>
-        )}
-      </div>
-    );
+    if (listing.error.data?.code === "NOT_FOUND") {
+      return (
+        <div className="notice error" role="alert" data-testid="listing-error">
+          This folder does not exist or is in the trash. <Link href="/">Back to My drive</Link>
+        </div>
+      );
+    }
+    return <LoadError what="your files" testId="listing-error" onRetry={() => void listing.refetch()} />;
   }
   const items = listing.data.pages.flatMap((page) => page.items);
   if (items.length === 0) {
