@@ -8,10 +8,9 @@ import { DomainError } from "~/server/errors";
 import { blobStorage } from "~/server/services/blobs";
 import { chunkSource, isMultipart, Meter, parseContentDigest } from "./body";
 import { takeClaim } from "./claims";
-import { EXPIRY_REFRESH_MS, sessionTtlMs } from "./limits";
 import { abandonChunk, chunkMissed, chunkRecorded, planChunk, type HashPlan } from "./live-hash";
 import { chunkLength } from "./plan";
-import { assertOpen, createMultipart, loadOwnedSession } from "./sessions";
+import { assertOpen, createMultipart, keepAlive, loadOwnedSession } from "./sessions";
 import { storageError } from "./storage-errors";
 
 // PUT /api/uploads/{uploadId}/chunks/{index}: one chunk's bytes, streamed straight into the
@@ -72,19 +71,6 @@ async function ensureMultipart(session: UploadSession): Promise<string> {
   const fresh = await db.$primary().uploadSession.findUnique({ where: { id: session.id } });
   if (!fresh?.multipartId || fresh.state !== "open") throw new DomainError("NOT_FOUND", "Upload not found or expired");
   return fresh.multipartId;
-}
-
-/**
- * Activity pushes the session's expiry out to a full TTL again, at most once per EXPIRY_REFRESH_MS
- * (an update per chunk would be a commit per chunk). Done before the body flows, so the sweeper
- * cannot expire a session while one of its chunks is streaming.
- */
-async function keepAlive(session: UploadSession): Promise<void> {
-  const expiresAt = Date.now() + sessionTtlMs();
-  if (session.expiresAt.getTime() > expiresAt - EXPIRY_REFRESH_MS) return;
-  const n = await db.$executeRaw`
-    UPDATE UploadSession SET expiresAt = ${new Date(expiresAt)}, updatedAt = NOW(3) WHERE id = ${session.id} AND state = 'open'`;
-  if (n !== 1) throw new DomainError("NOT_FOUND", "Upload not found or expired");
 }
 
 /**
@@ -149,7 +135,7 @@ export async function putChunk(
     await drain(req.body, expected + 64 * 1024, req.signal);
     return { index, received: await countReceived(session.id) };
   }
-  await keepAlive(session);
+  await keepAlive(session, () => new DomainError("NOT_FOUND", "Upload not found or expired"));
 
   const claim = await takeClaim(session.id, index, `Chunk ${index} is being uploaded by another request`);
 

@@ -12,7 +12,7 @@ import { release, reserve } from "~/server/services/quota";
 import { getStorage, type StorageDriver } from "~/server/storage";
 import { issueChallenge, type Challenge } from "./challenge";
 import { uploadObjectKey } from "./keys";
-import { MAX_CHUNK_BYTES, MIN_CHUNK_BYTES, sessionTtlMs, throttles } from "./limits";
+import { EXPIRY_REFRESH_MS, MAX_CHUNK_BYTES, MIN_CHUNK_BYTES, sessionTtlMs, throttles } from "./limits";
 import { planChunks } from "./plan";
 import { dropLiveHash, setDigestSink } from "./live-hash";
 import { storageError } from "./storage-errors";
@@ -70,6 +70,20 @@ export async function receivedIndices(sessionId: string, tx: Prisma.TransactionC
 
 function expiry(now = Date.now()): Date {
   return new Date(now + sessionTtlMs());
+}
+
+/**
+ * Activity (a chunk, a tus PATCH) pushes the session's expiry out to a full TTL again, at most once
+ * per EXPIRY_REFRESH_MS (an update per chunk would be a commit per chunk). Called before the body
+ * flows, so the sweeper cannot end a session while bytes stream into it; `ended` is the error
+ * when the session is no longer open.
+ */
+export async function keepAlive(session: UploadSession, ended: () => DomainError): Promise<void> {
+  const expiresAt = expiry();
+  if (session.expiresAt.getTime() > expiresAt.getTime() - EXPIRY_REFRESH_MS) return;
+  const n = await db.$executeRaw`
+    UPDATE UploadSession SET expiresAt = ${expiresAt}, updatedAt = NOW(3) WHERE id = ${session.id} AND state = 'open'`;
+  if (n !== 1) throw ended();
 }
 
 function normalShape(session: UploadSession, received: number[]): InitResult {
@@ -272,13 +286,13 @@ export async function endSession(session: UploadSession, state: "aborted" | "exp
 
 /** Deletes a finished-without-success session's multipart upload and object (never a blob's bytes). */
 export async function removeSessionBytes(
-  session: Pick<UploadSession, "id" | "driver" | "stagingKey" | "multipartId"> & Partial<Pick<UploadSession, "protocol" | "tailKey">>,
+  session: Pick<UploadSession, "id" | "driver" | "stagingKey" | "multipartId"> & Partial<Pick<UploadSession, "protocol">>,
 ): Promise<void> {
   const storage = blobStorage(session.driver);
   try {
     if (session.multipartId) await storage.multipart.abort(session.stagingKey, session.multipartId);
-    // tus: the incomplete part, and any left by a write that was never recorded (tus/tail.ts).
-    if (session.tailKey) await storage.delete(session.tailKey);
+    // tus: the incomplete part (tailKey), and any left by a write that was never recorded: all of
+    // them share the prefix removeTails lists (tus/tail.ts).
     if (session.protocol === "tus") await removeTails(storage, session.stagingKey);
     const owner = await db.$primary().blob.findFirst({ where: { storageKey: session.stagingKey, driver: session.driver }, select: { id: true } });
     if (!owner) await storage.delete(session.stagingKey);

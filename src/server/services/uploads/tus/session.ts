@@ -5,7 +5,6 @@ import type { UploadSession } from "~/server/db/generated/client";
 import { DomainError } from "~/server/errors";
 import { blobStorage } from "~/server/services/blobs";
 import { completeSession } from "../complete";
-import { EXPIRY_REFRESH_MS, sessionTtlMs } from "../limits";
 import { TUS_LOCK_INDEX } from "./lock";
 import { dropHash } from "./running-hash";
 import { removeTails } from "./tail";
@@ -17,7 +16,7 @@ import { removeTails } from "./tail";
 const UPLOAD_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 const notFound = () => new DomainError("NOT_FOUND", "Upload not found");
-const gone = () => new DomainError("GONE", "This upload expired or was terminated");
+export const gone = () => new DomainError("GONE", "This upload expired or was terminated");
 
 function isGone(session: UploadSession, now = new Date()): boolean {
   return session.state === "aborted" || session.state === "expired" || (session.state === "open" && session.expiresAt <= now);
@@ -37,19 +36,6 @@ export async function reloadTusSession(sessionId: string): Promise<UploadSession
   if (!session) throw notFound();
   if (isGone(session)) throw gone();
   return session;
-}
-
-/**
- * Pushes the expiry out to a full TTL again, at most once per EXPIRY_REFRESH_MS, before the body
- * flows (so the sweeper does not end an upload while a PATCH streams into it). Returns the expiry.
- */
-export async function keepAlive(session: UploadSession): Promise<Date> {
-  const expiresAt = Date.now() + sessionTtlMs();
-  if (session.expiresAt.getTime() > expiresAt - EXPIRY_REFRESH_MS) return session.expiresAt;
-  const n = await db.$executeRaw`
-    UPDATE UploadSession SET expiresAt = ${new Date(expiresAt)}, updatedAt = NOW(3) WHERE id = ${session.id} AND state = 'open'`;
-  if (n !== 1) throw gone();
-  return new Date(expiresAt);
 }
 
 export interface Progress {

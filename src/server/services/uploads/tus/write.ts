@@ -9,7 +9,8 @@ import { storageError } from "../storage-errors";
 import { BodyCursor, spoolPiece } from "./body-cursor";
 import { lockUpload, type TusLock } from "./lock";
 import { adoptHash, hashAt } from "./running-hash";
-import { finishUpload, keepAlive, recordProgress, reloadTusSession, type Progress } from "./session";
+import { keepAlive } from "../sessions";
+import { finishUpload, gone, recordProgress, reloadTusSession, type Progress } from "./session";
 import { deleteQuietly, newTailKey, readTail } from "./tail";
 
 // PATCH: bytes at the upload's offset, cut into the session's fixed-size parts as they stream in
@@ -78,7 +79,7 @@ export async function writeUpload(loaded: UploadSession, req: TusWrite): Promise
     return stateOf(loaded);
   }
 
-  await keepAlive(loaded);
+  await keepAlive(loaded, gone);
   const lock = await lockUpload(loaded.id);
   try {
     const session = await reloadTusSession(loaded.id);
