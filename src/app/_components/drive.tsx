@@ -11,7 +11,7 @@ import { folderHref, Listing, type DriveEntry, type Selection, type Sort } from 
 import { MoveDialog } from "./move-dialog";
 import { ShareDialog } from "./share-dialog";
 import { AppShell, type Me } from "./shell";
-import { useUploads } from "./upload-context";
+import { useAddUploads } from "./upload-context";
 import { PendingUploads } from "./upload-panel";
 
 // The drive page: breadcrumbs, toolbar (search, new folder, upload), the listing, multi-select
@@ -42,7 +42,7 @@ type Pending =
 
 function DriveView({ folderId }: { folderId: string | null }) {
   const utils = api.useUtils();
-  const uploader = useUploads();
+  const addUploads = useAddUploads();
   const [query, setQuery] = useState("");
   const q = useDebounced(query.trim(), 250);
   const [creating, setCreating] = useState(false);
@@ -64,7 +64,7 @@ function DriveView({ folderId }: { folderId: string | null }) {
   const searching = q.length > 0;
 
   function startUploads(files: File[]) {
-    if (files.length > 0) uploader.add(files, folderId);
+    if (files.length > 0) addUploads(files, folderId);
   }
 
   function onDragOver(e: DragEvent) {
@@ -149,7 +149,7 @@ function DriveView({ folderId }: { folderId: string | null }) {
         </div>
       )}
 
-      <PendingUploads activeIds={uploader.rows} onResume={(file, parentId) => uploader.add([file], parentId)} />
+      <PendingUploads />
 
       {creating && !searching && <NewFolderForm parentId={folderId} onDone={() => setCreating(false)} />}
 

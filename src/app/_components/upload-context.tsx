@@ -9,6 +9,9 @@ import { activeStates, useUploader } from "./uploads";
 export type Uploads = ReturnType<typeof useUploader>;
 
 const UploadsContext = createContext<Uploads | null>(null);
+// `add` alone, which stays the same while the rows change on every progress event: the drive page
+// starts uploads through it without re-rendering its listing all through an upload.
+const AddUploadsContext = createContext<Uploads["add"] | null>(null);
 
 export function UploadsProvider({ children }: { children: ReactNode }) {
   const uploads = useUploader();
@@ -22,11 +25,22 @@ export function UploadsProvider({ children }: { children: ReactNode }) {
     return () => window.removeEventListener("beforeunload", warn);
   }, [busy]);
 
-  return <UploadsContext.Provider value={uploads}>{children}</UploadsContext.Provider>;
+  return (
+    <AddUploadsContext.Provider value={uploads.add}>
+      <UploadsContext.Provider value={uploads}>{children}</UploadsContext.Provider>
+    </AddUploadsContext.Provider>
+  );
 }
 
 export function useUploads(): Uploads {
   const uploads = useContext(UploadsContext);
   if (!uploads) throw new Error("useUploads() outside <UploadsProvider>");
   return uploads;
+}
+
+/** `useUploads().add`, for a component that starts uploads but does not show them. */
+export function useAddUploads(): Uploads["add"] {
+  const add = useContext(AddUploadsContext);
+  if (!add) throw new Error("useAddUploads() outside <UploadsProvider>");
+  return add;
 }

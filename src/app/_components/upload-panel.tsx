@@ -4,6 +4,7 @@ import { useRef, useState } from "react";
 import { api, type RouterOutputs } from "~/trpc/react";
 import { formatBytes } from "./format";
 import { Icon } from "./icons";
+import { useUploads } from "./upload-context";
 import { activeStates, type UploadRow, type useUploader } from "./uploads";
 
 // The floating list of this page's uploads (a progress bar per file, cancel, retry, clear), and
@@ -101,20 +102,15 @@ type PendingSession = RouterOutputs["upload"]["pending"][number];
  * file again (a page cannot reopen a file by itself); the same name, size and content sent to the
  * same folder continues the session where it stopped. Discard aborts it and frees its space.
  */
-export function PendingUploads({
-  activeIds,
-  onResume,
-}: {
-  activeIds: ReadonlyArray<{ uploadId?: string }>;
-  onResume: (file: File, parentId: string | null) => void;
-}) {
+export function PendingUploads() {
+  const uploads = useUploads();
   const utils = api.useUtils();
   const pendingQuery = api.upload.pending.useQuery(undefined, { staleTime: 60_000 });
   const abort = api.upload.abort.useMutation();
   const picker = useRef<HTMLInputElement>(null);
   const [resuming, setResuming] = useState<PendingSession | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
-  const active = new Set(activeIds.map((r) => r.uploadId));
+  const active = new Set(uploads.rows.map((r) => r.uploadId));
   const stale = (pendingQuery.data ?? []).filter((s) => !active.has(s.uploadId));
   if (stale.length === 0) return null;
 
@@ -175,7 +171,7 @@ export function PendingUploads({
             setProblem(`That is not “${resuming.name}” (${formatBytes(resuming.size)}). Pick that file to resume it.`);
             return;
           }
-          onResume(file, resuming.parentId);
+          uploads.add([file], resuming.parentId);
         }}
       />
     </section>
