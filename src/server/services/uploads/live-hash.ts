@@ -57,10 +57,6 @@ export function setDigestSink(sink: (sessionId: string, digest: string) => Promi
   onDigest = sink;
 }
 
-function ensureSpoolDir(): Promise<string> {
-  return processSpoolDir("filestore-spool");
-}
-
 function touch(h: LiveHash): void {
   h.lastUsed = Date.now();
 }
@@ -124,7 +120,7 @@ export async function planChunk(
   }
   if (index > h.next && canReadBack && !h.spooled.has(index)) return { mode: "stored" };
   if (index > h.next && index - h.next <= SPOOL_WINDOW && !h.spooled.has(index) && spoolBytes + bytes <= SPOOL_MAX_BYTES) {
-    const dir = await ensureSpoolDir();
+    const dir = await processSpoolDir("filestore-spool");
     const file = path.join(/*turbopackIgnore: true*/ dir, `${session.id}.${index}.${randomBytes(4).toString("hex")}`);
     spoolBytes += bytes;
     return { mode: "spool", file, stream: createWriteStream(file, { flags: "wx", highWaterMark: 1024 * 1024 }), bytes };

@@ -1,4 +1,5 @@
 import { randomBytes, type Hash } from "node:crypto";
+import { once } from "node:events";
 import { createReadStream, createWriteStream } from "node:fs";
 import { unlink } from "node:fs/promises";
 import path from "node:path";
@@ -85,10 +86,6 @@ export class BodyCursor {
   }
 }
 
-function ensureSpoolDir(): Promise<string> {
-  return processSpoolDir("filestore-tus");
-}
-
 export interface Spooled {
   size: number;
   /** The body failed (client gone) after `size` bytes; they are spooled intact. */
@@ -103,7 +100,7 @@ export interface Spooled {
  * interrupted PATCH keep every byte that arrived. At most one piece per PATCH is spooled at a time.
  */
 export async function spoolPiece(cursor: BodyCursor, capacity: number): Promise<Spooled> {
-  const file = path.join(/*turbopackIgnore: true*/ await ensureSpoolDir(), randomBytes(8).toString("hex"));
+  const file = path.join(/*turbopackIgnore: true*/ await processSpoolDir("filestore-tus"), randomBytes(8).toString("hex"));
   const out = createWriteStream(file, { flags: "wx", highWaterMark: 1024 * 1024 });
   const remove = () => unlink(file).catch(() => {});
   let size = 0;
@@ -111,10 +108,8 @@ export async function spoolPiece(cursor: BodyCursor, capacity: number): Promise<
   try {
     for await (const buf of cursor.take(capacity)) {
       size += buf.length;
-      if (!out.write(buf)) await new Promise<void>((resolve, reject) => {
-        out.once("drain", resolve);
-        out.once("error", reject);
-      });
+      // events.once rejects on "error" and removes both listeners either way.
+      if (!out.write(buf)) await once(out, "drain");
     }
   } catch (e) {
     if (cursor.failure !== e) {
