@@ -1,4 +1,4 @@
-import type { Tx } from "~/server/db/client";
+import { db, type Tx } from "~/server/db/client";
 import { DomainError } from "~/server/errors";
 
 // Per-user storage accounting. usedBytes counts committed files (trash included); reservedBytes
@@ -15,20 +15,28 @@ function toBig(bytes: Bytes): bigint {
   return b;
 }
 
-async function quotaExceeded(tx: Tx, userId: string, bytes: bigint): Promise<DomainError> {
-  const user = await tx.user.findUnique({
+/** The user's quota, committed and reserved bytes, and what is still free (never negative); null for no such user. */
+export async function quotaState(userId: string, tx?: Tx) {
+  const client = tx ?? db.$primary();
+  const user = await client.user.findUnique({
     where: { id: userId },
     select: { quotaBytes: true, usedBytes: true, reservedBytes: true },
   });
-  if (!user) return new DomainError("NOT_FOUND", "User not found");
+  if (!user) return null;
   const free = user.quotaBytes - user.usedBytes - user.reservedBytes;
+  return { ...user, freeBytes: free > 0n ? free : 0n };
+}
+
+async function quotaExceeded(tx: Tx, userId: string, bytes: bigint): Promise<DomainError> {
+  const user = await quotaState(userId, tx);
+  if (!user) return new DomainError("NOT_FOUND", "User not found");
   return new DomainError("PAYLOAD_TOO_LARGE", "Not enough space left in your drive", {
     details: {
       quotaBytes: Number(user.quotaBytes),
       usedBytes: Number(user.usedBytes),
       reservedBytes: Number(user.reservedBytes),
       requestedBytes: Number(bytes),
-      freeBytes: Number(free > 0n ? free : 0n),
+      freeBytes: Number(user.freeBytes),
     },
   });
 }

@@ -8,7 +8,7 @@ import { toEntryDto, type EntryDto } from "~/server/services/entry-dto";
 import { assertParentFolder, insertFileEntry } from "~/server/services/files/insert-file";
 import { withTreeLock } from "~/server/services/files/tree-tx";
 import { nameProblem } from "~/server/services/names";
-import { chargeUsed } from "~/server/services/quota";
+import { chargeUsed, quotaState } from "~/server/services/quota";
 import { getStorage, type StorageDriver } from "~/server/storage";
 import { feed, isMultipart, Meter } from "./body";
 import { uploadObjectKey } from "./keys";
@@ -42,13 +42,9 @@ interface Staged {
 const MAX_FILES = 1000;
 
 async function freeBytes(userId: string): Promise<number> {
-  const user = await db.$primary().user.findUnique({
-    where: { id: userId },
-    select: { quotaBytes: true, usedBytes: true, reservedBytes: true },
-  });
-  if (!user) throw new DomainError("UNAUTHORIZED", "Sign in first");
-  const free = user.quotaBytes - user.usedBytes - user.reservedBytes;
-  return free > 0n ? Number(free) : 0;
+  const quota = await quotaState(userId);
+  if (!quota) throw new DomainError("UNAUTHORIZED", "Sign in first");
+  return Number(quota.freeBytes);
 }
 
 const overQuota = () => new DomainError("PAYLOAD_TOO_LARGE", "Not enough space left in your drive");

@@ -1,5 +1,5 @@
 import type { Actor } from "~/server/auth/actor";
-import { db } from "~/server/db/client";
+import { quotaState } from "~/server/services/quota";
 import { DomainError } from "~/server/errors";
 import { entryName } from "~/server/services/names";
 import { getStorage } from "~/server/storage";
@@ -24,13 +24,8 @@ export function maxUploadBytes(): number {
 export async function maxUploadBytesFor(actor: Actor | null): Promise<number> {
   const max = maxUploadBytes();
   if (!actor) return max;
-  const user = await db.$primary().user.findUnique({
-    where: { id: actor.userId },
-    select: { quotaBytes: true, usedBytes: true, reservedBytes: true },
-  });
-  if (!user) return 0;
-  const free = user.quotaBytes - user.usedBytes - user.reservedBytes;
-  return Math.min(max, free > 0n ? Number(free) : 0);
+  const quota = await quotaState(actor.userId);
+  return quota ? Math.min(max, Number(quota.freeBytes)) : 0;
 }
 
 export interface TusCreation {
