@@ -1,6 +1,7 @@
 "use client";
 
-import { useEffect, useRef, type ReactNode } from "react";
+import { useEffect, useRef, useState, type ReactNode } from "react";
+import { errorMessage } from "./errors";
 
 // A modal on the native <dialog> element: focus trapping, Escape and the backdrop come free.
 
@@ -44,13 +45,12 @@ export function Dialog({
   );
 }
 
-/** "Are you sure?" with a danger button. */
+/** "Are you sure?" with a danger button. What `onConfirm` throws is shown in the dialog. */
 export function ConfirmDialog({
   title,
   message,
   confirmLabel,
   busy,
-  error,
   onConfirm,
   onClose,
 }: {
@@ -58,10 +58,18 @@ export function ConfirmDialog({
   message: ReactNode;
   confirmLabel: string;
   busy?: boolean;
-  error?: string | null;
-  onConfirm: () => void;
+  onConfirm: () => Promise<void>;
   onClose: () => void;
 }) {
+  const [error, setError] = useState<string | null>(null);
+  async function confirm() {
+    setError(null);
+    try {
+      await onConfirm();
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  }
   return (
     <Dialog title={title} onClose={onClose} testId="confirm-dialog">
       <div className="dialog-message">{message}</div>
@@ -74,7 +82,7 @@ export function ConfirmDialog({
         <button type="button" className="button secondary" onClick={onClose} disabled={busy}>
           Cancel
         </button>
-        <button type="button" className="button danger" onClick={onConfirm} disabled={busy} data-testid="confirm">
+        <button type="button" className="button danger" onClick={() => void confirm()} disabled={busy} data-testid="confirm">
           {busy ? "Working…" : confirmLabel}
         </button>
       </div>

@@ -4,7 +4,6 @@ import Link from "next/link";
 import { useEffect, useRef, useState, type DragEvent } from "react";
 import { api } from "~/trpc/react";
 import { ConfirmDialog } from "./dialog";
-import { errorMessage } from "./errors";
 import { Icon } from "./icons";
 import { InlineNameForm } from "./inline-name-form";
 import { folderHref, Listing, type DriveEntry, type Selection, type Sort } from "./listing";
@@ -274,7 +273,6 @@ function NewFolderForm({ parentId, onDone }: { parentId: string | null; onDone: 
 
 function DeleteDialog({ entries, onClose, onDeleted }: { entries: DriveEntry[]; onClose: () => void; onDeleted: () => void }) {
   const del = api.file.delete.useMutation();
-  const [error, setError] = useState<string | null>(null);
   const what = entries.length === 1 ? `“${entries[0]!.name}”` : `${entries.length} items`;
   return (
     <ConfirmDialog
@@ -287,16 +285,10 @@ function DeleteDialog({ entries, onClose, onDeleted }: { entries: DriveEntry[]; 
       }
       confirmLabel="Move to trash"
       busy={del.isPending}
-      error={error}
       onClose={onClose}
       onConfirm={async () => {
-        setError(null);
-        try {
-          await del.mutateAsync({ ids: entries.map((e) => e.id) });
-          onDeleted();
-        } catch (e) {
-          setError(errorMessage(e));
-        }
+        await del.mutateAsync({ ids: entries.map((e) => e.id) });
+        onDeleted();
       }}
     />
   );

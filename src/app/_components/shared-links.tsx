@@ -5,7 +5,6 @@ import { useState } from "react";
 import { api, type RouterOutputs } from "~/trpc/react";
 import { ConfirmDialog } from "./dialog";
 import { EntryName } from "./entry-name";
-import { errorMessage } from "./errors";
 import { formatDate } from "./format";
 import { Icon } from "./icons";
 import { ActionsHeader } from "./listing-parts";
@@ -28,7 +27,6 @@ export function SharedLinks() {
   const list = api.share.list.useQuery();
   const revoke = api.share.revoke.useMutation();
   const [revoking, setRevoking] = useState<Share | null>(null);
-  const [error, setError] = useState<string | null>(null);
   const [showing, setShowing] = useState<string | null>(null);
 
   return (
@@ -99,10 +97,7 @@ export function SharedLinks() {
                     <button
                       type="button"
                       className="button danger-outline small"
-                      onClick={() => {
-                        setError(null);
-                        setRevoking(share);
-                      }}
+                      onClick={() => setRevoking(share)}
                       data-testid="revoke"
                     >
                       Revoke
@@ -120,16 +115,11 @@ export function SharedLinks() {
           message={<p>The link to “{revoking.entryName}” will stop working for everyone who has it.</p>}
           confirmLabel="Revoke link"
           busy={revoke.isPending}
-          error={error}
           onClose={() => setRevoking(null)}
           onConfirm={async () => {
-            try {
-              await revoke.mutateAsync({ token: revoking.token });
-              setRevoking(null);
-              void utils.share.list.invalidate();
-            } catch (e) {
-              setError(errorMessage(e));
-            }
+            await revoke.mutateAsync({ token: revoking.token });
+            setRevoking(null);
+            void utils.share.list.invalidate();
           }}
         />
       )}

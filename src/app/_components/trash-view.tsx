@@ -31,7 +31,6 @@ export function TrashView() {
   const purge = api.trash.purge.useMutation();
   const [confirm, setConfirm] = useState<Confirm>(null);
   const [error, setError] = useState<string | null>(null);
-  const [confirmError, setConfirmError] = useState<string | null>(null);
 
   const refresh = () => {
     void utils.trash.list.invalidate();
@@ -55,18 +54,6 @@ export function TrashView() {
     }
   }
 
-  async function onConfirm() {
-    if (!confirm) return;
-    setConfirmError(null);
-    try {
-      await purge.mutateAsync(confirm.kind === "purge" ? { ids: [confirm.item.id] } : {});
-      setConfirm(null);
-      refresh();
-    } catch (e) {
-      setConfirmError(errorMessage(e));
-    }
-  }
-
   const items = list.data?.pages.flatMap((p) => p.items) ?? [];
 
   return (
@@ -78,10 +65,7 @@ export function TrashView() {
             type="button"
             className="button danger"
             disabled={items.length === 0}
-            onClick={() => {
-              setConfirmError(null);
-              setConfirm({ kind: "empty" });
-            }}
+            onClick={() => setConfirm({ kind: "empty" })}
             data-testid="empty-trash"
           >
             <Icon name="trash" />
@@ -148,10 +132,7 @@ export function TrashView() {
                       <button
                         type="button"
                         className="button danger-outline small"
-                        onClick={() => {
-                          setConfirmError(null);
-                          setConfirm({ kind: "purge", item });
-                        }}
+                        onClick={() => setConfirm({ kind: "purge", item })}
                         data-testid="purge"
                       >
                         Delete forever
@@ -176,8 +157,11 @@ export function TrashView() {
           }
           confirmLabel={confirm.kind === "empty" ? "Empty trash" : "Delete forever"}
           busy={purge.isPending}
-          error={confirmError}
-          onConfirm={() => void onConfirm()}
+          onConfirm={async () => {
+            await purge.mutateAsync(confirm.kind === "purge" ? { ids: [confirm.item.id] } : {});
+            setConfirm(null);
+            refresh();
+          }}
           onClose={() => setConfirm(null)}
         />
       )}
