@@ -75,9 +75,9 @@ await runBench(async () => {
   for (const v of results) {
     const f = median(v.form);
     const t = median(v.tus);
-    const size = v.bytes >= GiB ? `${(v.bytes / GiB).toFixed(2)} GiB` : `${(v.bytes / MiB).toFixed(0)} MiB`;
+    const amount = v.bytes >= GiB ? `${(v.bytes / GiB).toFixed(2)} GiB` : `${(v.bytes / MiB).toFixed(0)} MiB`;
     console.log(
-      `${v.label.padEnd(22)} ${size.padStart(8)}: tus ${mbps(v.bytes, t).toFixed(0).padStart(4)} MB/s, POST /api/files ${mbps(v.bytes, f).toFixed(0).padStart(4)} MB/s, ratio ${(f / t).toFixed(2)}×`,
+      `${v.label.padEnd(22)} ${amount.padStart(8)}: tus ${mbps(v.bytes, t).toFixed(0).padStart(4)} MB/s, POST /api/files ${mbps(v.bytes, f).toFixed(0).padStart(4)} MB/s, ratio ${(f / t).toFixed(2)}×`,
     );
   }
   await app.stop();
