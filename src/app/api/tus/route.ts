@@ -1,10 +1,8 @@
-import { rawRoutes } from "~/server/http/routes";
-import { toRouteHandler } from "~/server/http/raw";
+import { nextRouteHandler } from "~/server/http/routes";
 
 // tus creation (POST /api/tus) and OPTIONS under `next dev`; the custom server serves them directly.
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
 
-const handler = (method: string) => toRouteHandler(rawRoutes.find((r) => r.path === "/api/tus" && r.methods.includes(method))!.handler);
-export const OPTIONS = handler("OPTIONS");
-export const POST = handler("POST");
+export const OPTIONS = nextRouteHandler("/api/tus", "OPTIONS");
+export const POST = nextRouteHandler("/api/tus", "POST");

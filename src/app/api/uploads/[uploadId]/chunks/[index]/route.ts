@@ -1,9 +1,7 @@
-import { rawRoutes } from "~/server/http/routes";
-import { toRouteHandler } from "~/server/http/raw";
+import { nextRouteHandler } from "~/server/http/routes";
 
 // PUT /api/uploads/{uploadId}/chunks/{index} under `next dev`; the custom server serves it directly.
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
 
-const route = rawRoutes.find((r) => r.path === "/api/uploads/:uploadId/chunks/:index")!;
-export const PUT = toRouteHandler(route.handler);
+export const PUT = nextRouteHandler("/api/uploads/:uploadId/chunks/:index", "PUT");
