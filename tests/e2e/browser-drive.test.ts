@@ -186,7 +186,6 @@ describe("browser: the drive, end to end", () => {
     await uploadRow(page, fileName).waitFor();
     const row = await waitUploadDone(page, fileName);
     expect(await row.getAttribute("data-instant")).toBeNull();
-    await screenshot(page, "drive-04-uploaded");
 
     const session = await db.uploadSession.findFirst({ where: { ownerId: user.actor.userId, name: fileName }, orderBy: { createdAt: "desc" } });
     expect(session!.state).toBe("completed");
@@ -200,6 +199,8 @@ describe("browser: the drive, end to end", () => {
     expect(entry!.parentId).toBe(folderId);
     expect(entry!.blob!.sha256).toBe(sha256hex(content));
     await expectQuotaShown(page, user);
+    // Once the listing and the quota meter caught up with the finished upload.
+    await screenshot(page, "drive-04-uploaded");
     expect((await user.caller.user.me()).usedBytes).toBe(content.length);
   });
 
