@@ -48,6 +48,9 @@ describe("access tokens", () => {
     expect(verifyAccessToken(`${h}.${p}.${s}.${s}`)).toBeNull();
     expect(verifyAccessToken(`${h}.${p}.${s.slice(0, -2)}`)).toBeNull();
     expect(verifyAccessToken(`${h}.${p}.${s}=`)).toBeNull();
+    // the signature's last character also holds 2 bits base64url decoding ignores: altered is altered
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    expect(verifyAccessToken(`${h}.${p}.${s.slice(0, -1)}${alphabet[alphabet.indexOf(s.at(-1)!) ^ 1]}`)).toBeNull();
     expect(verifyAccessToken("x".repeat(5000))).toBeNull();
     expect(verifyAccessToken("")).toBeNull();
     // the untouched token is fine

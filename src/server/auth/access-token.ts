@@ -1,4 +1,5 @@
-import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
+import { createHmac, hkdfSync } from "node:crypto";
+import { macMatches } from "./mac";
 import { authSecret, env } from "~/env";
 
 // Access tokens: compact HS256 JWTs, short-lived (ACCESS_TOKEN_TTL_SECONDS). The key is derived from
@@ -69,9 +70,7 @@ export function verifyAccessToken(token: string, now: Date = new Date()): Access
   const [h, p, s] = parts as [string, string, string];
   if (!/^[A-Za-z0-9_-]+$/.test(s)) return null;
 
-  const expected = Buffer.from(sign(`${h}.${p}`), "base64url");
-  const given = Buffer.from(s, "base64url");
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+  if (!macMatches(s, sign(`${h}.${p}`))) return null;
 
   const header = parseJson(h);
   if (!isObject(header) || header.alg !== HEADER.alg || header.typ !== HEADER.typ) return null;

@@ -1,4 +1,5 @@
-import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
+import { createHmac, hkdfSync } from "node:crypto";
+import { macMatches } from "~/server/auth/mac";
 import { authSecret, env } from "~/env";
 
 // Signed download URLs (file.downloadUrl): the credentials are in the query string,
@@ -71,8 +72,5 @@ export function readExpiry(query: URLSearchParams, now = new Date()): number | "
 export function signatureMatches(query: URLSearchParams, target: SignedTarget, expires: number): boolean {
   const given = query.get(SIGNATURE_PARAM);
   if (given === null || !/^[A-Za-z0-9_-]{43}$/.test(given)) return false;
-  // Compared as text, not decoded: the 43rd character carries 2 bits the decoder ignores, so a
-  // link with those bits altered would otherwise still pass.
-  const expected = Buffer.from(mac(target, expires).toString("base64url"), "latin1");
-  return timingSafeEqual(Buffer.from(given, "latin1"), expected);
+  return macMatches(given, mac(target, expires).toString("base64url"));
 }

@@ -1,4 +1,5 @@
-import { createHmac, hkdfSync, timingSafeEqual } from "node:crypto";
+import { createHmac, hkdfSync } from "node:crypto";
+import { macMatches } from "~/server/auth/mac";
 import { authSecret, env } from "~/env";
 
 // Two signed cookies make shares work in a browser without an account:
@@ -35,9 +36,7 @@ function verify(purpose: string, parts: string[], value: string | undefined, now
   if (!m) return false;
   const expires = Number(m[1]);
   if (expires <= Math.floor(now.getTime() / 1000)) return false;
-  const expected = Buffer.from(mac(purpose, parts, expires), "base64url");
-  const given = Buffer.from(m[2]!, "base64url");
-  return given.length === expected.length && timingSafeEqual(given, expected);
+  return macMatches(m[2]!, mac(purpose, parts, expires));
 }
 
 /** The cookies of a Cookie header (first occurrence of a name wins). */
