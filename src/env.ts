@@ -83,7 +83,7 @@ const schema = z.object({
   /** Blobs smaller than this stay on the upload tier. */
   TRANSFER_MIN_BYTES: z.coerce.number().int().min(0).default(0),
   /** Part size of a transfer's multipart upload; memory is (TRANSFER_PART_CONCURRENCY + 1) parts per transfer. */
-  TRANSFER_PART_BYTES: z.coerce.number().int().min(5 * 1024 * 1024).max(512 * 1024 * 1024).default(16 * 1024 * 1024),
+  TRANSFER_PART_BYTES: z.coerce.number().int().min(5 * 1024 * 1024).max(512 * 1024 * 1024).default(8 * 1024 * 1024),
   /** Parts of one transfer uploaded at once. */
   TRANSFER_PART_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
   /** Messages one worker handles at once (AMQP prefetch). */

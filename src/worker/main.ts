@@ -7,7 +7,7 @@
  */
 import { env } from "~/env";
 import { db } from "~/server/db/client";
-import { closeQueue } from "~/server/queue/connection";
+import { closeQueue, publisherChannel } from "~/server/queue/connection";
 import { redis } from "~/server/redis/client";
 import { transferSettings } from "~/server/services/transfers/config";
 import { blobStorage } from "~/server/services/blobs";
@@ -31,6 +31,9 @@ async function main() {
       );
   }
   const consumer = startConsumer({ prefetch: env.WORKER_CONCURRENCY });
+  // Open the relay's publishing connection now rather than on the first job (a cold connect and
+  // topology declaration took seconds on a loaded machine); failing here is fine: it retries on use.
+  void publisherChannel().catch(() => undefined);
   const stopPeriodic = startPeriodic();
 
   let stopping = false;
