@@ -32,7 +32,11 @@ export function leaseSeconds(): number {
   return env.JOB_LEASE_SECONDS;
 }
 
-/** Claims a published (or pending, or abandoned) job for this worker. */
+/**
+ * Claims a job for this worker: a published one (the relay published it when due, so a clock that
+ * differs between hosts never makes a delivered job look early), a due pending one (a duplicate of
+ * a publish whose commit was lost), or one whose worker's lease ran out.
+ */
 export async function claimJob(id: bigint): Promise<ClaimResult> {
   const token = randomBytes(12).toString("hex");
   const us = Math.round(leaseSeconds() * 1_000_000);
@@ -40,8 +44,8 @@ export async function claimJob(id: bigint): Promise<ClaimResult> {
     UPDATE TransferOutbox
     SET state = 'running', leaseToken = ${token}, leaseUntil = NOW(3) + INTERVAL ${us} MICROSECOND,
         attempts = attempts + 1, updatedAt = NOW(3)
-    WHERE id = ${id} AND availableAt <= NOW(3)
-      AND (state IN ('pending', 'published') OR (state = 'running' AND leaseUntil < NOW(3)))`;
+    WHERE id = ${id}
+      AND (state = 'published' OR (state = 'pending' AND availableAt <= NOW(3)) OR (state = 'running' AND leaseUntil < NOW(3)))`;
   const row = await db.$primary().transferOutbox.findUnique({
     where: { id },
     select: { state: true, leaseToken: true, attempts: true, checkpoint: true },
