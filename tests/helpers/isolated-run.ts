@@ -34,6 +34,8 @@ export async function useIsolatedRun(label: string, extra: Record<string, string
     AMQP_PREFIX: amqpPrefix,
     REDIS_PREFIX: `${process.env.REDIS_PREFIX ?? "fs:t:"}${label}-${tag}:`,
     STORAGE_LOCAL_DIR: storageDir,
+    // MariaDB's connections are shared by every test run on the machine: small pools here and in workers.
+    DATABASE_POOL_SIZE: "5",
     ...extra,
   };
   Object.assign(process.env, env);
