@@ -13,7 +13,7 @@ afterEach(async () => {
 async function startServer(env: Record<string, string> = {}) {
   const server = spawnTsx("tests/helpers/raw-server-main.ts", env);
   servers.push(server);
-  const line = await server.waitFor(/^listening \d+/);
+  const line = await server.waitFor(/^listening \d+/, 120_000); // tsx compiles the route tree first: slow on a loaded machine
   return `http://127.0.0.1:${line.split(" ")[1]}`;
 }
 
