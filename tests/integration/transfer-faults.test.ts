@@ -24,7 +24,8 @@ const run = await useIsolatedRun("xfault", {
   TRANSFER_PART_BYTES: String(5 * MiB),
   TRANSFER_PART_CONCURRENCY: "2",
   TRANSFER_GRACE_SECONDS: "2",
-  JOB_LEASE_SECONDS: "3",
+  // Long enough that a heartbeat delayed by a loaded machine does not lose the lease by itself.
+  JOB_LEASE_SECONDS: "10",
   JOB_RETRY_DELAYS: "300ms,600ms",
   JOB_MAX_ATTEMPTS: "3",
 });
@@ -132,7 +133,7 @@ describe("transfer worker under faults (local → Ceph RGW)", () => {
     proxy.delayMs = 0;
 
     const second = startWorker();
-    await waitUntil("the transfer to be done", async () => (await jobRow(job.id)).state === "done", 90_000, second);
+    await waitUntil("the transfer to be done", async () => (await jobRow(job.id)).state === "done", 240_000, second);
     const moved = await db.$primary().blob.findUniqueOrThrow({ where: { id: blob.id } });
     expect(moved.driver).toBe("s3");
     expect((await jobRow(job.id)).attempts).toBe(2);
@@ -217,7 +218,7 @@ describe("transfer worker under faults (local → Ceph RGW)", () => {
     const row = await waitUntil("the job to be dead", async () => {
       const r = await jobRow(job.id);
       return r.state === "failed" ? r : null;
-    }, 60_000, worker);
+    }, 240_000, worker);
     expect(row.attempts).toBe(3);
     expect(row.lastError).toMatch(/gave up after 3 attempts: .*AccessDenied/);
     expect(worker.output()).toMatch(/attempt 1\/3\), retrying in 0\.3 s/);
@@ -230,7 +231,7 @@ describe("transfer worker under faults (local → Ceph RGW)", () => {
 
     // The operator sees it, fixes the target (here: a worker with a bucket that takes writes), and retries.
     const cli = (args: string[]) =>
-      spawnSync(process.execPath, ["--import", "tsx", "scripts/transfer.ts", ...args], { env: { ...process.env, ...run.env, S3_ENDPOINT: proxy.endpoint }, encoding: "utf8", timeout: 60_000 });
+      spawnSync(process.execPath, ["--import", "tsx", "scripts/transfer.ts", ...args], { env: { ...process.env, ...run.env, S3_ENDPOINT: proxy.endpoint }, encoding: "utf8", timeout: 180_000 });
     const shown = cli(["status"]);
     expect(shown.status, shown.stderr).toBe(0);
     expect(shown.stdout).toMatch(/blob\.transfer\.v1\s+dead\s+1/);
@@ -243,7 +244,7 @@ describe("transfer worker under faults (local → Ceph RGW)", () => {
     const retried = cli(["retry-dead"]);
     expect(retried.status, retried.stderr).toBe(0);
     expect(retried.stdout).toMatch(/^1 dead job\(s\) queued again; 1 removed from the dead-letter queue/);
-    await waitUntil("the retried transfer", async () => (await jobRow(job.id)).state === "done", 60_000, good);
+    await waitUntil("the retried transfer", async () => (await jobRow(job.id)).state === "done", 180_000, good);
     expect((await db.$primary().blob.findUniqueOrThrow({ where: { id: blob.id } })).driver).toBe("s3");
-  }, 240_000);
+  }, 600_000);
 });
