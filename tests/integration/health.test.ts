@@ -17,7 +17,7 @@ async function startServer(env: Record<string, string> = {}) {
   return `http://127.0.0.1:${line.split(" ")[1]}`;
 }
 
-describe("GET /api/health", () => {
+describe("GET /api/health", { timeout: 180_000 }, () => { // each test starts a server process (slow under load)
   it("is 200 with every component ok when everything is up", async () => {
     const base = await startServer();
     const res = await fetch(`${base}/api/health`);
