@@ -71,7 +71,54 @@ const schema = z.object({
   UPLOAD_DEFAULT_CHUNK_BYTES: z.coerce.number().int().min(1024 * 1024).default(8 * 1024 * 1024),
   UPLOAD_SESSION_TTL_HOURS: z.coerce.number().min(0.001).default(24),
   TRASH_RETENTION_DAYS: z.coerce.number().min(0).default(30),
+
+  // --- Async transfer and background jobs (README.md, "Storage tiers" and "Background jobs") ---
+  /** Object store every blob committed on the upload tier (STORAGE_DRIVER) is moved to by the worker; unset: blobs stay. */
+  TRANSFER_TARGET: z
+    .enum(["s3", "oss", ""])
+    .optional()
+    .transform((v) => (v ? v : undefined)),
+  /** How long the source copy of a moved blob is kept after the switch, so downloads in flight finish. */
+  TRANSFER_GRACE_SECONDS: z.coerce.number().int().min(0).default(3600),
+  /** Blobs smaller than this stay on the upload tier. */
+  TRANSFER_MIN_BYTES: z.coerce.number().int().min(0).default(0),
+  /** Part size of a transfer's multipart upload; memory is (TRANSFER_PART_CONCURRENCY + 1) parts per transfer. */
+  TRANSFER_PART_BYTES: z.coerce.number().int().min(5 * 1024 * 1024).max(512 * 1024 * 1024).default(8 * 1024 * 1024),
+  /** Parts of one transfer uploaded at once. */
+  TRANSFER_PART_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
+  /** Messages one worker handles at once (AMQP prefetch). */
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /** Runs of a job before it is dead-lettered (a permanent error dead-letters at once). */
+  JOB_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(6),
+  /** Delays before retries 1, 2, ... (the last repeats), each a delay queue: e.g. "5s,30s,2m,10m,30m". */
+  JOB_RETRY_DELAYS: z
+    .string()
+    .default("5s,30s,2m,10m,30m")
+    .transform((v, ctx) => {
+      const delays = v.split(",").map((part) => parseDuration(part.trim()));
+      if (delays.length === 0 || delays.some((d) => d === null || d < 100 || d > 7 * 86_400_000)) {
+        ctx.addIssue({ code: "custom", message: 'expected durations between 100ms and 7d, e.g. "5s,30s,2m"' });
+        return z.NEVER;
+      }
+      return delays as number[];
+    }),
+  /** A running job's lease; the worker extends it every third of this while it works. */
+  JOB_LEASE_SECONDS: z.coerce.number().min(1).max(3600).default(60),
+  /** Done outbox rows are deleted after this long. */
+  JOB_DONE_RETENTION_HOURS: z.coerce.number().min(0).default(24),
+}).superRefine((e, ctx) => {
+  if (e.TRANSFER_TARGET && e.TRANSFER_TARGET === e.STORAGE_DRIVER) {
+    ctx.addIssue({ code: "custom", path: ["TRANSFER_TARGET"], message: `must differ from STORAGE_DRIVER (${e.STORAGE_DRIVER}): it is the tier blobs move to` });
+  }
 });
+
+/** "250ms", "5s", "2m", "1h", "1d" or a bare number of milliseconds; null when unreadable. */
+function parseDuration(text: string): number | null {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text);
+  if (!m) return null;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? "ms"]!;
+  return Math.round(Number(m[1]) * unit);
+}
 
 export type Env = z.infer<typeof schema>;
 

@@ -1,54 +1,53 @@
 /**
- * The worker process (`tsx src/worker/main.ts`): consumes the jobs queue (at-least-once, ack after
- * commit, retry with delay, dead-letter after N attempts), relays the transactional outbox and runs
- * the periodic sweeps. SIGTERM stops taking messages, lets the ones in flight finish, then exits.
+ * The worker process (`tsx src/worker/main.ts`): consumes the jobs queue (claim with a lease, ack
+ * after the commit, retries through delay queues, dead letters), relays the transactional outbox and
+ * runs the periodic sweeps. A broker outage never stops it: it reconnects with growing delays while
+ * the sweeps go on and new jobs wait in the outbox. SIGTERM stops taking messages, lets the ones in
+ * flight finish (a long transfer past the grace time is given back for another worker), then exits.
  */
-import { connect } from "amqplib";
 import { env } from "~/env";
 import { db } from "~/server/db/client";
-import { closeQueue } from "~/server/queue/connection";
-import { declareTopology, topology } from "~/server/queue/topology";
+import { closeQueue, publisherChannel } from "~/server/queue/connection";
 import { redis } from "~/server/redis/client";
+import { transferSettings } from "~/server/services/transfers/config";
+import { blobStorage } from "~/server/services/blobs";
 import { assertStorageReady } from "~/server/storage";
-import { handleMessage } from "./consumer";
+import { startConsumer } from "./consume-loop";
 import { startPeriodic } from "./periodic";
 
-const PREFETCH = 4;
+/** How long SIGTERM waits for jobs in flight before giving them back. */
+const DRAIN_MS = 20_000;
 
 async function main() {
   await assertStorageReady();
-  const conn = await connect(env.AMQP_URL).catch((e: Error) => {
-    throw new Error(`cannot reach RabbitMQ at AMQP_URL (${e.message}); see README.md, "Configuration"`);
-  });
-  const channel = await conn.createChannel();
-  await declareTopology(channel);
-  await channel.prefetch(PREFETCH);
-
-  const inFlight = new Set<Promise<void>>();
-  const { consumerTag } = await channel.consume(topology.jobsQueue, (msg) => {
-    if (!msg) return;
-    const p = handleMessage(channel, msg);
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p));
-  });
+  const transfer = transferSettings();
+  if (transfer) {
+    // The target being away is an outage the transfers ride out (retries, then dead letters), not a reason not to start.
+    await blobStorage(transfer.target)
+      .check()
+      .then(
+        () => console.log(`[worker] moving blobs from ${transfer.source} to ${transfer.target} (grace ${transfer.graceMs / 1000} s)`),
+        (e: unknown) => console.warn(`[worker] transfer target ${transfer.target} is not usable yet: ${e instanceof Error ? e.message : e}`),
+      );
+  }
+  const consumer = startConsumer({ prefetch: env.WORKER_CONCURRENCY });
+  // Open the relay's publishing connection now rather than on the first job (a cold connect and
+  // topology declaration took seconds on a loaded machine); failing here is fine: it retries on use.
+  void publisherChannel().catch(() => undefined);
   const stopPeriodic = startPeriodic();
-  console.log(`[worker] consuming ${topology.jobsQueue} (prefetch ${PREFETCH})`);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`[worker] ${signal}: finishing ${inFlight.size} job(s) in flight`);
+    console.log(`[worker] ${signal}: finishing ${consumer.inFlight()} job(s) in flight`);
     const force = setTimeout(() => {
       console.error("[worker] graceful shutdown timed out");
       process.exit(1);
-    }, 30_000);
+    }, DRAIN_MS + 15_000);
     force.unref();
-    await channel.cancel(consumerTag).catch(() => undefined);
-    await Promise.allSettled([...inFlight]);
+    await consumer.stop(DRAIN_MS);
     await stopPeriodic();
-    await channel.close().catch(() => undefined);
-    await conn.close().catch(() => undefined);
     await closeQueue();
     await redis.quit().catch(() => undefined);
     await db.$disconnect().catch(() => undefined);
@@ -57,12 +56,6 @@ async function main() {
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
-  conn.on("close", () => {
-    if (!stopping) {
-      console.error("[worker] RabbitMQ connection closed; exiting so the supervisor restarts the worker");
-      process.exit(1);
-    }
-  });
 }
 
 main().catch((e) => {

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { cleanupDoneJobs, recoverExpiredLeases, republishLost } from "~/server/jobs/maintenance";
 import { relayOutbox } from "~/server/jobs/outbox";
 import { redis } from "~/server/redis/client";
 import { collectBlobs } from "~/server/services/blobs";
@@ -14,7 +15,13 @@ export interface PeriodicTask {
 }
 
 export const periodicTasks: PeriodicTask[] = [
+  // Publishes pending outbox rows (needs the broker; while it is away the rows simply wait).
   { name: "outbox-relay", everyMs: 1_000, exclusive: false, run: () => relayOutbox() },
+  // Jobs whose worker died (lease expired) go back to pending.
+  { name: "outbox-recover", everyMs: 5_000, exclusive: false, run: () => recoverExpiredLeases() },
+  // Published rows whose message the broker provably lost are published again.
+  { name: "outbox-lost", everyMs: 60_000, exclusive: true, run: () => republishLost() },
+  { name: "outbox-cleanup", everyMs: 10 * 60_000, exclusive: true, run: () => cleanupDoneJobs() },
   { name: "expire-uploads", everyMs: 60_000, exclusive: true, run: () => sweepExpiredUploads() },
   { name: "purge-trash", everyMs: 10 * 60_000, exclusive: true, run: () => purgeExpiredTrash() },
   { name: "collect-blobs", everyMs: 60_000, exclusive: true, run: () => collectBlobs() },
@@ -42,6 +49,8 @@ export function startPeriodic(tasks: PeriodicTask[] = periodicTasks): () => Prom
   let stopped = false;
   for (const task of tasks) {
     let busy = false;
+    let lastError = "";
+    let lastLoggedAt = 0;
     const tick = () => {
       if (busy || stopped) return;
       busy = true;
@@ -49,8 +58,16 @@ export function startPeriodic(tasks: PeriodicTask[] = periodicTasks): () => Prom
         try {
           if (task.exclusive) await withLock(task.name, Math.max(task.everyMs * 5, 60_000), task.run);
           else await task.run();
+          if (lastError) console.log(`[worker] periodic ${task.name} works again`);
+          lastError = "";
         } catch (e) {
-          console.error(`[worker] periodic ${task.name} failed: ${e instanceof Error ? e.message : e}`);
+          // An outage fails a task every second: say it once a minute, or when the reason changes.
+          const message = e instanceof Error ? e.message : String(e);
+          if (message !== lastError || Date.now() - lastLoggedAt > 60_000) {
+            console.error(`[worker] periodic ${task.name} failed: ${message}`);
+            lastLoggedAt = Date.now();
+          }
+          lastError = message;
         } finally {
           busy = false;
         }

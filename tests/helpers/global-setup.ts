@@ -1,4 +1,6 @@
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { promisify } from "node:util";
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -21,6 +23,16 @@ function withDatabase(url: string, database: string): string {
 }
 
 let storageDir = "";
+
+/** The run's retry delay queues (one per delay a test configured), as the local broker lists them. */
+async function delayQueues(prefix: string): Promise<string[]> {
+  try {
+    const { stdout } = await promisify(execFile)("rabbitmqctl", ["list_queues", "-q", "--no-table-headers", "name"], { timeout: 30_000 });
+    return stdout.split("\n").map((l) => l.trim()).filter((name) => name.startsWith(`${prefix}.jobs.delay.`));
+  } catch {
+    return []; // a remote broker: its delay queues stay (empty, and named by this run only)
+  }
+}
 
 export async function setup() {
   const database = `fs_t_${runId}`;
@@ -64,7 +76,7 @@ export async function teardown() {
   const amqp = await connect(process.env.AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672");
   const ch = await amqp.createChannel();
   const prefix = `fs-t-${runId}`;
-  for (const q of [`${prefix}.jobs`, `${prefix}.jobs.retry`, `${prefix}.jobs.dead`]) await ch.deleteQueue(q);
+  for (const q of [`${prefix}.jobs`, `${prefix}.jobs.retry`, `${prefix}.jobs.dead`, ...(await delayQueues(prefix))]) await ch.deleteQueue(q);
   for (const x of [`${prefix}.work`, `${prefix}.retry`, `${prefix}.dead`]) await ch.deleteExchange(x);
   await amqp.close();
 

@@ -43,7 +43,7 @@ export function spawnTsx(script: string, env: Record<string, string | undefined>
   return {
     child,
     output: () => out,
-    waitFor(pattern, timeoutMs = 30_000) {
+    waitFor(pattern, timeoutMs = 120_000) { // a process starting under tsx on a loaded 2-core machine takes tens of seconds
       return new Promise((resolve, reject) => {
         const check = () => {
           const line = out.split("\n").find((l) => pattern.test(l));

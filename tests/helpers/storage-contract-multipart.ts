@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Readable } from "node:stream";
 import { expect, it } from "vitest";
 import type { StorageDriver } from "~/server/storage/types";
@@ -116,6 +117,49 @@ export function defineMultipartContract({ driver, key, partBytes }: ContractCont
     await expectStorageError(d.multipart.uploadPart(k, uploadId, 1, body("abc"), 5), "INVALID_ARGUMENT");
     await expectStorageError(d.multipart.complete(k, uploadId, []), "INVALID_ARGUMENT");
     await d.multipart.abort(k, uploadId);
+  });
+}
+
+/**
+ * Write checks (types.ts, WriteChecks): the backend computes the MD5 of what it received and refuses
+ * a body that does not match its Content-MD5, storing nothing. The async transfer relies on it.
+ */
+export function defineWriteChecksContract({ driver, key, partBytes }: ContractContext): void {
+  const md5 = (data: Buffer | string) => createHash("md5").update(data).digest("base64");
+
+  it("put with contentMd5: the right digest stores the object, a wrong one is BAD_DIGEST and stores nothing", async () => {
+    const d = driver();
+    const k = key("md5-put.bin");
+    const data = deterministicBytes(k, 70_000);
+    const put = await d.put(k, body(data), { size: data.length, contentMd5: md5(data) });
+    expect(put.size).toBe(data.length);
+    expectBytes(await readAll((await d.get(k)) as Readable), data);
+    const wrong = key("md5-put-wrong.bin");
+    await expectStorageError(d.put(wrong, body(data), { size: data.length, contentMd5: md5("something else") }), "BAD_DIGEST");
+    expect(await d.head(wrong)).toBeNull();
+    // An existing object is not replaced by a refused write.
+    await expectStorageError(d.put(k, body("other bytes"), { size: 11, contentMd5: md5("not these") }), "BAD_DIGEST");
+    expectBytes(await readAll((await d.get(k)) as Readable), data);
+    const empty = key("md5-empty");
+    await d.put(empty, body(Buffer.alloc(0)), { size: 0, contentMd5: md5("") });
+    expect((await d.head(empty))?.size).toBe(0);
+  });
+
+  it("uploadPart with contentMd5: a part that does not match is BAD_DIGEST and not stored; matching parts complete", async () => {
+    const d = driver();
+    const k = key("md5-parts.bin");
+    const { uploadId } = await d.multipart.create(k);
+    const first = deterministicBytes(`${k}#1`, partBytes());
+    const last = deterministicBytes(`${k}#2`, 4321);
+    await expectStorageError(d.multipart.uploadPart(k, uploadId, 1, body(first), first.length, { contentMd5: md5(last) }), "BAD_DIGEST");
+    expect((await d.multipart.listParts(k, uploadId)) ?? []).toEqual([]);
+    const p1 = await d.multipart.uploadPart(k, uploadId, 1, body(first), first.length, { contentMd5: md5(first) });
+    const p2 = await d.multipart.uploadPart(k, uploadId, 2, body(last), last.length, { contentMd5: md5(last) });
+    await d.multipart.complete(k, uploadId, [
+      { partNumber: 1, etag: p1.etag },
+      { partNumber: 2, etag: p2.etag },
+    ]);
+    expectBytes(await readAll((await d.get(k)) as Readable), Buffer.concat([first, last]));
   });
 }
 

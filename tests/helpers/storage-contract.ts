@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StorageDriver } from "~/server/storage/types";
 import { deterministicBytes, deterministicStream, everyBytes, hashStream, readAll, sampleRss, sha256 } from "./storage-data";
 import type { StorageBackend } from "./storage-backends";
-import { defineMultipartContract, defineReadPartContract } from "./storage-contract-multipart";
+import { defineMultipartContract, defineReadPartContract, defineWriteChecksContract } from "./storage-contract-multipart";
 import { body, expectBytes, expectStorageError } from "./storage-expect";
 
 // The one behaviour suite every storage driver must pass (tus-node-server style): call
@@ -194,6 +194,7 @@ export function defineStorageContract(name: string, factory: () => Promise<Stora
     });
 
     defineMultipartContract({ driver, key, partBytes });
+    defineWriteChecksContract({ driver, key, partBytes });
     defineReadPartContract({ driver, key, partBytes });
 
     it("keys with spaces, unicode and URL-special characters work everywhere", async () => {

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { runQueuedJobs } from "./jobs";
 import http from "node:http";
 import { Readable } from "node:stream";
 import * as tus from "tus-js-client";
@@ -355,6 +356,7 @@ export function defineTusSuite(driverLabel: string) {
       expect(del.status).toBe(204);
       expect(del.headers.get("tus-resumable")).toBe("1.0.0");
       expect(await quotaOf(user.actor.userId)).toMatchObject({ reserved: 0, used: 0 });
+      await runQueuedJobs(); // the worker deletes an ended upload's bytes (storage.discard.v1)
       expect(await objectsOf(id)).toEqual([]);
       expect(await getStorage().multipart.listParts(s.stagingKey, s.multipartId!)).toBeNull();
       expect((await head(user, path)).status).toBe(410);
@@ -374,6 +376,7 @@ export function defineTusSuite(driverLabel: string) {
       await sweepExpiredUploads();
       expect((await session(id)).state).toBe("expired");
       expect(await quotaOf(user.actor.userId)).toMatchObject({ reserved: 0, used: 0 });
+      await runQueuedJobs();
       expect(await objectsOf(id)).toEqual([]);
       expect(await getStorage().multipart.listParts(s.stagingKey, s.multipartId!)).toBeNull();
     });

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { runQueuedJobs } from "./jobs";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "~/server/db/client";
@@ -338,6 +339,7 @@ export function defineUploadSuite(driverLabel: string) {
       expect(await quotaOf(user.actor.userId)).toMatchObject({ used: 0, reserved: 0 });
       const session = await db.$primary().uploadSession.findUniqueOrThrow({ where: { id: s.uploadId } });
       expect(session.state).toBe("aborted");
+      await runQueuedJobs(); // the worker deletes an ended session's bytes (storage.discard.v1)
       expect(await getStorage().head(session.stagingKey)).toBeNull();
       expect(await db.$primary().blob.count({ where: { sha256: sha256hex(data) } })).toBe(0);
     });
@@ -376,6 +378,7 @@ export function defineUploadSuite(driverLabel: string) {
       expect((await trpcError(user.caller.upload.status({ uploadId: a.uploadId }))).code).toBe("NOT_FOUND");
       expect((await sendChunk(http.baseUrl, user.authHeaders, a.uploadId, 1, chunkOf(data, chunkSize, 1))).status).toBe(404);
       const sa = await db.$primary().uploadSession.findUniqueOrThrow({ where: { id: a.uploadId } });
+      await runQueuedJobs();
       expect(await getStorage().multipart.listParts(sa.stagingKey, sa.multipartId!)).toBeNull();
 
       const sb = await db.$primary().uploadSession.findUniqueOrThrow({ where: { id: b.uploadId } });
@@ -388,6 +391,7 @@ export function defineUploadSuite(driverLabel: string) {
       expect(swept).toBeGreaterThanOrEqual(1);
       expect((await db.$primary().uploadSession.findUniqueOrThrow({ where: { id: b.uploadId } })).state).toBe("expired");
       expect(await quotaOf(user.actor.userId)).toMatchObject({ reserved: 0, used: 0 });
+      await runQueuedJobs();
       expect(await getStorage().multipart.listParts(sb.stagingKey, sb.multipartId!)).toBeNull();
       expect((await trpcError(user.caller.upload.complete({ uploadId: b.uploadId }))).code).toBe("NOT_FOUND");
       expect(await user.caller.upload.pending()).toEqual([]);

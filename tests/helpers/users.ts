@@ -7,6 +7,7 @@ import { endSession } from "~/server/services/uploads/sessions";
 import { createUser } from "~/server/services/users";
 import { createCaller } from "~/server/trpc/root";
 import { createTrpcContext } from "~/server/trpc/trpc";
+import { runQueuedJobs } from "./jobs";
 
 // Test users: real accounts in the run's database, created through the account service (not the
 // throttled sign-up route, so a big suite never trips the per-address limit).
@@ -88,4 +89,7 @@ export async function deleteTestUser(user: { actor: Actor } | string): Promise<v
 /** Deletes every user this helper created in the current test file; call it from afterAll. */
 export async function deleteCreatedTestUsers(): Promise<void> {
   for (const userId of [...created]) await deleteTestUser(userId);
+  // Their bytes are deleted by jobs (ended uploads, purged blobs): run them, so nothing stays behind
+  // in a shared bucket (Ceph's dev cluster keeps objects in RAM).
+  await runQueuedJobs({ kinds: ["storage.discard.v1", "blob.collect.v1"] });
 }

@@ -87,7 +87,7 @@ describe("blobs", () => {
     expect(n).toBe(0);
     expect(await getStorage().head(fresh)).not.toBeNull();
     // A retain on a blob being deleted is refused.
-    const other = await storeBlob(randomBytes(10), 0);
+    const other = await storeBlob(randomBytes(10), 1); // referenced: a collection by a concurrent test file must not take it
     await db.blob.update({ where: { id: other.blob.id }, data: { state: "deleting" } });
     await expect(db.$transaction((tx) => retainBlob(tx, other.blob.id))).rejects.toMatchObject({ code: "NOT_FOUND" });
   });
@@ -151,7 +151,7 @@ describe("quota", () => {
 describe("insertFileEntry", () => {
   it("suffixes clashing names, or reports CONFLICT", async () => {
     const user = await createTestUser();
-    const { blob } = await storeBlob(randomBytes(10), 0);
+    const { blob } = await storeBlob(randomBytes(10), 1); // referenced: a collection by a concurrent test file must not take it
     const add = (name: string, onClash: "suffix" | "conflict" = "suffix") =>
       db.$transaction((tx) => insertFileEntry(tx, { ownerId: user.actor.userId, parentId: null, name, blobId: blob.id, size: 10, mime: "text/plain", onClash }));
     expect((await add("a.txt")).name).toBe("a.txt");
@@ -165,7 +165,7 @@ describe("insertFileEntry", () => {
 
   it("concurrent inserts of one name all land, under distinct names", async () => {
     const user = await createTestUser();
-    const { blob } = await storeBlob(randomBytes(10), 0);
+    const { blob } = await storeBlob(randomBytes(10), 1); // referenced: a collection by a concurrent test file must not take it
     const entries = await Promise.all(
       Array.from({ length: 6 }, () =>
         runTransaction((tx) =>
@@ -179,7 +179,7 @@ describe("insertFileEntry", () => {
   it("accepts only the owner's live folders as parents", async () => {
     const user = await createTestUser();
     const other = await createTestUser();
-    const { blob } = await storeBlob(randomBytes(10), 0);
+    const { blob } = await storeBlob(randomBytes(10), 1); // referenced: a collection by a concurrent test file must not take it
     const mine = await folder(user.actor.userId, "mine");
     const theirs = await folder(other.actor.userId, "theirs");
     const trashed = await folder(user.actor.userId, "old", { trashed: true });

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { runQueuedJobs } from "../helpers/jobs";
 import { db } from "~/server/db/client";
 import { getStorage } from "~/server/storage";
 import { emptyDrive, purgeExpiredTrash } from "~/server/services/trash/purge-trash";
@@ -149,6 +150,10 @@ describe("trash.purge", () => {
     expect(result).toEqual({ items: 1, entries: 4, bytes: 11000 });
     expect(await usedBytes(a)).toBe(0);
     expect(await refCountOf(sharedSha)).toBe(1);
+    // The bytes are the worker's to delete: a blob.collect job was committed with the purge.
+    expect(await refCountOf(ownSha)).toBe(0);
+    expect(await db.$primary().transferOutbox.count({ where: { kind: "blob.collect.v1", state: { in: ["pending", "published", "running", "done"] } } })).toBeGreaterThan(0);
+    await runQueuedJobs({ kinds: ["blob.collect.v1"] });
     expect(await refCountOf(ownSha)).toBeNull();
     expect(await getStorage().head(ownKey)).toBeNull();
     expect(await getStorage().head(sharedKey)).not.toBeNull();
@@ -225,6 +230,7 @@ describe("emptyDrive", () => {
     const result = await emptyDrive(a.actor.userId);
     expect(result).toMatchObject({ entries: 4, bytes: 150 });
     expect(await db.entry.count({ where: { ownerId: a.actor.userId } })).toBe(0);
+    await runQueuedJobs({ kinds: ["blob.collect.v1"] });
     expect(await refCountOf(f.sha256!)).toBeNull();
     expect(await usedBytes(a)).toBe(0);
     // nothing left for the foreign keys to refuse

@@ -23,7 +23,7 @@ async function waitForRow(id: bigint, state: string, timeoutMs = 20_000) {
 
 beforeAll(async () => {
   worker = spawnTsx("src/worker/main.ts");
-  await worker.waitFor(/\[worker\] consuming/);
+  await worker.waitFor(/\[worker\] consuming/, 120_000);
 });
 
 afterAll(async () => {

@@ -1,9 +1,13 @@
+import { env } from "~/env";
 import { db, type Tx } from "~/server/db/client";
 import type { Blob } from "~/server/db/generated/client";
 import { enqueueJob } from "~/server/jobs/outbox";
 import { DomainError } from "~/server/errors";
 import { newEntryId as newBlobId } from "~/server/services/files/ids";
+import { wantsTransfer } from "~/server/services/transfers/config";
 import { createDriver, driverConfigFromEnv, getStorage, type DriverName, type StorageDriver } from "~/server/storage";
+
+export { collectBlobs } from "./blobs/collect";
 
 // Content-addressed, reference-counted blobs. A blob's identity is the SHA-256 the server computed
 // while the bytes streamed in; a client's claimed hash never defines what a blob contains. Each
@@ -15,7 +19,12 @@ import { createDriver, driverConfigFromEnv, getStorage, type DriverName, type St
 //   3. delete the row only if it is still deleting at that same storageKey.
 // An upload that finds a `deleting` row (commitBlob) takes the row over with its own freshly
 // written bytes at its own key: step 3 then no longer matches, and step 2 only ever touched the
-// old key. Every blob key is unique per upload, so two generations never share bytes.
+// old key. Every blob key is unique per upload, so two generations never share bytes (a transfer
+// to another tier keeps the key, on the other driver).
+//
+// A blob's location (driver, storageKey) changes only in a transaction holding its row: a transfer
+// moving it to TRANSFER_TARGET, an upload reviving it (above), or an upload repairing it when its
+// bytes turned out to be missing (commitBlob, issue 17).
 
 const drivers = new Map<string, StorageDriver>();
 
@@ -60,18 +69,71 @@ export async function scheduleBlobCollection(tx: Tx, reason: string): Promise<vo
   await enqueueJob(tx, "blob.collect.v1", { reason: reason.slice(0, 64) });
 }
 
+/**
+ * Queues the deletion of objects no blob owns (storage.discard.v1) in the caller's transaction: the
+ * staged bytes of an upload that ended without a file, a superseded copy after `delayMs`.
+ */
+export async function scheduleObjectDiscard(
+  tx: Tx,
+  what: { driver: string; key: string; multipartId?: string | null; prefix?: string | null; reason: string },
+  options: { delayMs?: number } = {},
+): Promise<void> {
+  await enqueueJob(
+    tx,
+    "storage.discard.v1",
+    {
+      driver: what.driver as DriverName,
+      key: what.key,
+      ...(what.multipartId ? { multipartId: what.multipartId } : {}),
+      ...(what.prefix ? { prefix: what.prefix } : {}),
+      reason: what.reason.slice(0, 64),
+    },
+    options,
+  );
+}
+
 export interface CommittedBlob {
   blob: Blob;
-  /** True when this upload's bytes became (or revived) the blob; false when the content existed. */
+  /**
+   * True when this upload's bytes became the blob's content: new content, a blob being collected
+   * that was taken over, or a blob whose stored object was missing (or of the wrong size) and is
+   * repaired with these bytes. False when the content exists intact: the caller deletes its own copy
+   * after the transaction commits.
+   */
   created: boolean;
 }
 
+export interface NewBlobBytes {
+  sha256: string;
+  size: number;
+  driver: string;
+  storageKey: string;
+}
+
+/** True when the blob's object is where its row says, with its size. Unreachable storage counts as not confirmed. */
+async function objectIntact(blob: Pick<Blob, "id" | "driver" | "storageKey" | "size">): Promise<boolean> {
+  try {
+    const head = await blobStorage(blob.driver).head(blob.storageKey);
+    if (head && head.size === Number(blob.size)) return true;
+    console.error(
+      `[blobs] blob ${blob.id}: ${head ? `the object at ${blob.driver}:${blob.storageKey} has ${head.size} bytes, not ${blob.size}` : `no object at ${blob.driver}:${blob.storageKey}`}; the new upload's bytes replace it`,
+    );
+  } catch (e) {
+    console.error(`[blobs] blob ${blob.id}: cannot confirm its object at ${blob.driver}:${blob.storageKey} (${e instanceof Error ? e.message : e}); the new upload's bytes replace it`);
+  }
+  return false;
+}
+
 /**
- * Records freshly uploaded, verified bytes as a blob holding one new reference. When a blob with
- * this content exists, it gains the reference instead and the caller deletes its own copy after
- * the transaction commits (`created: false`). A blob being collected is taken over with the new
- * bytes. Leaves the row locked (exclusively) until the transaction ends. A transaction committing
- * several blobs commits them in ascending sha256 (the order of the unique key locked here).
+ * Records freshly uploaded, verified bytes as a blob holding one new reference, in the caller's
+ * transaction. When a blob with this content exists, it gains the reference, and the drive first
+ * confirms (a HEAD, under the row's lock) that its object is there with its size: when it is not —
+ * a wiped disk, a lost bucket, a tier restored from an old backup (issue 17) — these bytes become the
+ * blob's content (every file pointing at it is repaired) and the old location is discarded after the
+ * grace period. A blob being collected is taken over with the new bytes. When the bytes became the
+ * blob's and TRANSFER_TARGET is set, a blob.transfer.v1 job is enqueued in the same transaction.
+ * Leaves the row locked (exclusively) until the transaction ends. A transaction committing several
+ * blobs commits them in ascending sha256 (the order of the unique key locked here).
  *
  * One INSERT ... ON DUPLICATE KEY UPDATE, never "SELECT ... FOR UPDATE, then INSERT if absent":
  * under REPEATABLE READ that SELECT of a missing sha256 locks the GAP where it would go, gap locks do
@@ -83,11 +145,9 @@ export interface CommittedBlob {
  * the exclusive lock from the start (no shared-to-exclusive upgrade for two waiters to deadlock on).
  * On existing content it locks the key with its gap (a next-key lock), hence the ascending order.
  */
-export async function commitBlob(
-  tx: Tx,
-  input: { sha256: string; size: number; driver: string; storageKey: string },
-): Promise<CommittedBlob> {
-  // Assignments run left to right and see the columns already assigned: `state` goes last.
+export async function commitBlob(tx: Tx, input: NewBlobBytes): Promise<CommittedBlob> {
+  // Assignments run left to right and see the columns already assigned: `state` goes last. A
+  // `missing` blob stays missing here; the repair below gives it the new bytes and makes it ready.
   await tx.$executeRaw`
     INSERT INTO \`Blob\` (id, sha256, size, driver, storageKey, refCount, state, createdAt, updatedAt)
     VALUES (${newBlobId()}, ${input.sha256}, ${BigInt(input.size)}, ${input.driver}, ${input.storageKey}, 1, 'ready', NOW(3), NOW(3))
@@ -96,15 +156,29 @@ export async function commitBlob(
       driver = IF(state = 'deleting', VALUES(driver), driver),
       storageKey = IF(state = 'deleting', VALUES(storageKey), storageKey),
       updatedAt = NOW(3),
-      state = 'ready'`;
-  const blob = await tx.blob.findUniqueOrThrow({ where: { sha256: input.sha256 } });
+      state = IF(state = 'missing', 'missing', 'ready')`;
+  let blob = await tx.blob.findUniqueOrThrow({ where: { sha256: input.sha256 } });
   if (Number(blob.size) !== input.size) {
     // Same SHA-256, different length: not a collision anyone has found; refuse rather than alias
     // (the transaction rolls back, reference included).
     throw new DomainError("INTERNAL_SERVER_ERROR", "Stored content disagrees with its digest");
   }
   // Every upload writes its own key, so the row holds our key exactly when our bytes are the blob's.
-  const created = blob.storageKey === input.storageKey && blob.driver === input.driver;
+  let created = blob.storageKey === input.storageKey && blob.driver === input.driver;
+  if (!created && (blob.state === "missing" || !(await objectIntact(blob)))) {
+    const old = { driver: blob.driver, storageKey: blob.storageKey };
+    await tx.$executeRaw`
+      UPDATE \`Blob\` SET driver = ${input.driver}, storageKey = ${input.storageKey}, state = 'ready', updatedAt = NOW(3) WHERE id = ${blob.id}`;
+    blob = { ...blob, driver: input.driver, storageKey: input.storageKey, state: "ready" };
+    // Whatever is left at the old location (an object of the wrong size, or one we could not reach)
+    // is nobody's now; a download that resolved the old location just before keeps the grace period.
+    await scheduleObjectDiscard(tx, { driver: old.driver, key: old.storageKey, reason: "blob-repaired" }, { delayMs: env.TRANSFER_GRACE_SECONDS * 1000 });
+    console.warn(`[blobs] blob ${blob.id} (${input.sha256}) repaired: its content now comes from ${input.driver}:${input.storageKey}`);
+    created = true;
+  }
+  if (created && wantsTransfer(input.driver, input.size)) {
+    await enqueueJob(tx, "blob.transfer.v1", { blobId: blob.id, storageKey: input.storageKey }, { subject: blob.id });
+  }
   return { blob, created };
 }
 
@@ -113,67 +187,45 @@ export async function findReadyBlob(sha256: string, size: number): Promise<Blob 
   return db.$primary().blob.findFirst({ where: { sha256, size: BigInt(size), state: "ready" } });
 }
 
-/** Blobs marked deleting longer ago than this are retried (a collector died between the steps). */
-const STUCK_DELETING_MS = 10 * 60_000;
-
-async function markForDeletion(blobId: string): Promise<{ driver: string; storageKey: string } | null> {
-  return db.$transaction(async (tx) => {
-    const rows = await tx.$queryRaw<Array<{ driver: string; storageKey: string; refCount: number; state: string }>>`
-      SELECT driver, storageKey, refCount, state FROM \`Blob\` WHERE id = ${blobId} FOR UPDATE`;
-    const row = rows[0];
-    if (!row || Number(row.refCount) !== 0) return null;
-    if (row.state === "deleting") return { driver: row.driver, storageKey: row.storageKey };
-    if (row.state !== "ready") return null;
-    // A reference count that lost track must never cost data: trust the entries over the counter.
-    const referenced = await tx.$queryRaw<Array<{ n: bigint }>>`SELECT COUNT(*) AS n FROM Entry WHERE blobId = ${blobId}`;
-    const actual = Number(referenced[0]?.n ?? 0);
-    if (actual > 0) {
-      console.error(`[blobs] blob ${blobId} has refCount 0 but ${actual} entries; repairing the count`);
-      await tx.$executeRaw`UPDATE \`Blob\` SET refCount = ${actual}, updatedAt = NOW(3) WHERE id = ${blobId}`;
-      return null;
-    }
-    await tx.$executeRaw`UPDATE \`Blob\` SET state = 'deleting', updatedAt = NOW(3) WHERE id = ${blobId}`;
-    return { driver: row.driver, storageKey: row.storageKey };
-  });
+/**
+ * A ready blob with this content whose object is really there (a HEAD), for offering 秒传: content
+ * whose bytes were lost is uploaded again instead (and repairs the blob when it commits).
+ */
+export async function findServableBlob(sha256: string, size: number): Promise<Blob | null> {
+  const blob = await findReadyBlob(sha256, size);
+  if (!blob) return null;
+  try {
+    const head = await blobStorage(blob.driver).head(blob.storageKey);
+    if (head && head.size === size) return blob;
+  } catch {
+    // Storage unreachable: no 秒传 now; a normal upload still works.
+    return null;
+  }
+  // Maybe moved to another tier between the read and the HEAD: ask once more.
+  const again = await findReadyBlob(sha256, size);
+  if (again && (again.driver !== blob.driver || again.storageKey !== blob.storageKey)) {
+    const head = await blobStorage(again.driver).head(again.storageKey).catch(() => null);
+    if (head && head.size === size) return again;
+  }
+  return null;
 }
 
-/**
- * Deletes the bytes and rows of blobs nothing refers to. Safe to run on several workers at once and
- * concurrently with uploads of the same content. Returns how many blobs were removed.
- */
-export async function collectBlobs(options: { batchSize?: number; maxBatches?: number } = {}): Promise<number> {
-  const batchSize = options.batchSize ?? 100;
-  const maxBatches = options.maxBatches ?? 100;
-  let removed = 0;
-  const skipped = new Set<string>();
-  for (let batch = 0; batch < maxBatches; batch++) {
-    const stuckBefore = new Date(Date.now() - STUCK_DELETING_MS);
-    const candidates = await db.$primary().$queryRaw<Array<{ id: string }>>`
-      SELECT id FROM \`Blob\`
-      WHERE refCount = 0 AND (state = 'ready' OR (state = 'deleting' AND updatedAt < ${stuckBefore}))
-      ORDER BY updatedAt LIMIT ${batchSize + skipped.size}`;
-    const todo = candidates.filter((c) => !skipped.has(c.id));
-    if (todo.length === 0) break;
-    for (const { id } of todo) {
-      const target = await markForDeletion(id);
-      if (!target) {
-        skipped.add(id);
-        continue;
-      }
-      try {
-        await blobStorage(target.driver).delete(target.storageKey);
-      } catch (e) {
-        // Leave it `deleting`; a later run retries once it is STUCK_DELETING_MS old.
-        console.error(`[blobs] deleting bytes of blob ${id} failed: ${e instanceof Error ? e.message : e}`);
-        skipped.add(id);
-        continue;
-      }
-      const n = await db.$executeRaw`
-        DELETE FROM \`Blob\` WHERE id = ${id} AND state = 'deleting' AND refCount = 0 AND storageKey = ${target.storageKey}`;
-      if (n === 1) removed++;
-      else skipped.add(id);
-    }
-    if (todo.length < batchSize) break;
-  }
-  return removed;
+/** Where the blob with this content is now (the primary's view), or null. */
+export async function currentLocation(sha256: string): Promise<{ driver: string; storageKey: string } | null> {
+  return db.$primary().blob.findUnique({ where: { sha256 }, select: { driver: true, storageKey: true } });
+}
+
+/** Whether some blob's row points at this object (such an object is never discarded). */
+export async function blobOwnsObject(driver: string, storageKey: string): Promise<boolean> {
+  const rows = await db.$primary().$queryRaw<Array<{ one: number }>>`
+    SELECT 1 AS one FROM \`Blob\` WHERE driver = ${driver} AND storageKey = ${storageKey} LIMIT 1`;
+  return rows.length > 0;
+}
+
+/** Marks a blob whose object is gone as `missing`, if it is still at that location and ready. */
+export async function markBlobMissing(blobId: string, driver: string, storageKey: string): Promise<boolean> {
+  const n = await db.$executeRaw`
+    UPDATE \`Blob\` SET state = 'missing', updatedAt = NOW(3)
+    WHERE id = ${blobId} AND driver = ${driver} AND storageKey = ${storageKey} AND state = 'ready'`;
+  return n === 1;
 }

@@ -16,6 +16,8 @@ export type StorageErrorCode =
   | "RANGE_NOT_SATISFIABLE"
   /** complete(): a listed part is missing, has another etag, or is below minPartBytes. */
   | "INVALID_PART"
+  /** The body does not match the Content-MD5 given with it (the backend computed and compared it); nothing was stored. */
+  | "BAD_DIGEST"
   /** Credentials rejected or permission missing. */
   | "ACCESS_DENIED"
   /** Backend unreachable, timing out or answering 5xx: worth retrying later. */
@@ -52,6 +54,7 @@ const domainCode: Record<StorageErrorCode, ErrorCode> = {
   INVALID_ARGUMENT: "BAD_REQUEST",
   RANGE_NOT_SATISFIABLE: "RANGE_NOT_SATISFIABLE",
   INVALID_PART: "BAD_REQUEST",
+  BAD_DIGEST: "INTERNAL_SERVER_ERROR",
   ACCESS_DENIED: "SERVICE_UNAVAILABLE",
   UNAVAILABLE: "SERVICE_UNAVAILABLE",
   PROVIDER: "INTERNAL_SERVER_ERROR",

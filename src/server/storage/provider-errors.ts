@@ -13,6 +13,8 @@ const SHARED_CODES: ReadonlyMap<string, StorageErrorCode> = new Map<string, Stor
   ["NoSuchUpload", "NOT_FOUND"],
   ["InvalidRange", "RANGE_NOT_SATISFIABLE"],
   ["InvalidPart", "INVALID_PART"],
+  ["BadDigest", "BAD_DIGEST"],
+  ["InvalidDigest", "BAD_DIGEST"],
   ["InvalidPartOrder", "INVALID_PART"],
   ["EntityTooSmall", "INVALID_PART"],
   ["AccessDenied", "ACCESS_DENIED"],

@@ -1,3 +1,4 @@
+import { createHash, type Hash } from "node:crypto";
 import { Transform, pipeline, type Readable, type TransformCallback } from "node:stream";
 import { StorageError } from "./errors";
 import type { DriverName } from "./types";
@@ -44,6 +45,38 @@ export class ExactSize extends Transform {
 
   override _flush(done: TransformCallback): void {
     done(this.seen === this.expected ? null : this.mismatch(String(this.seen)));
+  }
+}
+
+/**
+ * Passes bytes through and fails the stream at its end when their MD5 is not `contentMd5` (base64),
+ * as S3 and OSS refuse a body that does not match its Content-MD5: the local driver's side of
+ * WriteChecks (types.ts). The failure comes before the writer commits anything.
+ */
+export class Md5Check extends Transform {
+  private readonly hash: Hash = createHash("md5");
+
+  constructor(
+    private readonly contentMd5: string,
+    private readonly ctx: { driver: DriverName; operation: string; key: string },
+  ) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.hash.update(chunk);
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    const actual = this.hash.digest("base64");
+    if (actual === this.contentMd5) return done();
+    done(
+      new StorageError("BAD_DIGEST", `${this.ctx.driver} storage: ${this.ctx.operation} ${JSON.stringify(this.ctx.key)}: the body's MD5 is ${actual}, Content-MD5 said ${this.contentMd5}`, {
+        driver: this.ctx.driver,
+        operation: this.ctx.operation,
+      }),
+    );
   }
 }
 

@@ -89,6 +89,16 @@ export interface MultipartCreateOptions {
   partSize?: number;
 }
 
+/**
+ * An integrity check the backend itself performs on a write: the base64 MD5 of the body (HTTP
+ * Content-MD5, RFC 1864). S3, Ceph RGW and OSS compute the MD5 of what they received and refuse the
+ * write (BAD_DIGEST, nothing stored) when it differs; the local driver does the same while writing.
+ * The async transfer sends it with every part, so each part is verified by the target as it lands.
+ */
+export interface WriteChecks {
+  contentMd5?: string;
+}
+
 export interface StorageDriver {
   readonly name: DriverName;
   readonly capabilities: DriverCapabilities;
@@ -99,7 +109,7 @@ export interface StorageDriver {
    * nothing is stored. Without it the driver streams anyway (s3: multipart in bounded memory).
    * Concurrent puts to one key leave exactly one of the bodies, intact.
    */
-  put(key: string, body: Readable, options?: { contentType?: string; size?: number }): Promise<PutResult>;
+  put(key: string, body: Readable, options?: { contentType?: string; size?: number } & WriteChecks): Promise<PutResult>;
   /** A stream of the object (or of a byte range of it); null when the object does not exist. */
   get(key: string, range?: ByteRange): Promise<Readable | null>;
   head(key: string): Promise<ObjectHead | null>;
@@ -116,9 +126,10 @@ export interface StorageDriver {
     create(key: string, options?: MultipartCreateOptions): Promise<{ uploadId: string }>;
     /**
      * Stores one part (1 <= partNumber <= maxParts). `size` is the exact byte count of `body`;
-     * re-uploading a part number replaces it. Unknown upload: NOT_FOUND.
+     * re-uploading a part number replaces it. Unknown upload: NOT_FOUND. A `contentMd5` the body does
+     * not match: BAD_DIGEST, and the part is not stored.
      */
-    uploadPart(key: string, uploadId: string, partNumber: number, body: Readable, size: number): Promise<{ etag: string }>;
+    uploadPart(key: string, uploadId: string, partNumber: number, body: Readable, size: number, checks?: WriteChecks): Promise<{ etag: string }>;
     /**
      * Assembles the listed parts in partNumber order (gaps in the numbering are fine) and ends the
      * upload. s3/oss assemble server-side; local renames the in-place file (partSize mode, no copy) or

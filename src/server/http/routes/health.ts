@@ -7,11 +7,8 @@ export const routes: RawRoute[] = [
     methods: ["GET"],
     path: "/api/health",
     handler: async () => {
-      const { ok, report } = await checkHealth();
+      const { ok, report, down } = await checkHealth();
       if (ok) return json(200, report);
-      const down = Object.entries(report)
-        .filter(([, state]) => state !== "ok")
-        .map(([name]) => name);
       return json(503, { ...report, error: { code: "SERVICE_UNAVAILABLE", message: `down: ${down.join(", ")}` } });
     },
   },

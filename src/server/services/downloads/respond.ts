@@ -3,7 +3,7 @@ import { DomainError } from "~/server/errors";
 import { contentDisposition } from "~/server/http/content-disposition";
 import { contentRange, selectRange, unsatisfiedContentRange } from "~/server/http/range";
 import type { RawResponse } from "~/server/http/raw";
-import { blobStorage } from "~/server/services/blobs";
+import { blobStorage, currentLocation } from "~/server/services/blobs";
 import { StorageError, toDomainError } from "~/server/storage";
 import { ifRangeAllowsRange, noneMatchHits, notModifiedSince } from "./conditional";
 
@@ -121,6 +121,14 @@ export async function respondWithFile(
   let body;
   try {
     body = await storage.get(target.storageKey, range);
+    if (!body) {
+      // The blob may have moved to another tier since its row was read (a transfer switched it and
+      // the grace period ran out): read its location again and try there once.
+      const moved = await currentLocation(target.sha256);
+      if (moved && (moved.driver !== target.driver || moved.storageKey !== target.storageKey)) {
+        body = await blobStorage(moved.driver).get(moved.storageKey, range);
+      }
+    }
   } catch (e) {
     throw storageFailure(e);
   }

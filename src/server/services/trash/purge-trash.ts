@@ -1,6 +1,6 @@
 import { env } from "~/env";
 import { db, Prisma } from "~/server/db/client";
-import { collectBlobs, releaseBlob } from "~/server/services/blobs";
+import { releaseBlob, scheduleBlobCollection } from "~/server/services/blobs";
 import { notFound } from "~/server/services/files/tree";
 import { withTreeLock, type Tx } from "~/server/services/files/tree-tx";
 import { refundUsed } from "~/server/services/quota";
@@ -9,8 +9,9 @@ import { trashEntries } from "./trash-entries";
 // trash.purge and the retention sweeper: trashed subtrees are deleted for good. In one transaction
 // per batch of trash items: the rows go (their shares with them, by cascade), every blob they
 // pointed at loses one reference per row (releaseBlob), and the owner gets the bytes back
-// (refundUsed). After the commit, blobs nobody refers to any more are deleted from storage
-// (collectBlobs); if that fails the worker's periodic collection finishes the job.
+// (refundUsed). When a blob lost its last reference, a blob.collect job is enqueued in the same
+// transaction: the worker deletes the bytes, never the user's request (a slow or unreachable
+// storage backend does not slow a purge down); the worker's periodic collection is the backstop.
 
 /** Trash items purged per transaction, so purging a huge trash never holds locks for long. */
 const TOPS_PER_BATCH = 100;
@@ -51,24 +52,17 @@ async function purgeTops(tx: Tx, ownerId: string, topIds: string[]): Promise<Pur
     bytes += row.size ?? 0n;
     blobRefs.set(row.blobId, (blobRefs.get(row.blobId) ?? 0) + 1);
   }
+  let unreferenced = 0;
   for (const [blobId, count] of [...blobRefs].sort(([a], [b]) => a.localeCompare(b))) {
-    await releaseBlob(tx, blobId, count);
+    if ((await releaseBlob(tx, blobId, count)) === 0) unreferenced++;
   }
+  if (unreferenced > 0) await scheduleBlobCollection(tx, "trash.purge");
   await refundUsed(tx, ownerId, bytes);
   return { items: topIds.length, entries, bytes: Number(bytes) };
 }
 
 function add(total: PurgeResult, part: PurgeResult): PurgeResult {
   return { items: total.items + part.items, entries: total.entries + part.entries, bytes: total.bytes + part.bytes };
-}
-
-async function collectAfterPurge(result: PurgeResult): Promise<void> {
-  if (result.entries === 0) return;
-  try {
-    await collectBlobs();
-  } catch (e) {
-    console.error(`[trash] collecting blobs after a purge failed (the worker will retry): ${e instanceof Error ? e.message : e}`);
-  }
 }
 
 /** Purges the owner's trash items among `where`, batch by batch, until none is left. */
@@ -107,7 +101,6 @@ export async function purgeTrash(ownerId: string, input: { ids?: string[] } = {}
       return purgeTops(tx, ownerId, ids);
     });
   }
-  await collectAfterPurge(result);
   return result;
 }
 
@@ -132,7 +125,6 @@ export async function purgeExpiredTrash(now = new Date(), options: { retentionDa
     if (users.length < 500) break;
     afterUser = users[users.length - 1]!.id;
   }
-  await collectAfterPurge(total);
   return total;
 }
 

@@ -35,14 +35,21 @@ async function expectedProof(blob: Blob, ranges: ChallengeRange[]): Promise<Buff
   const hash = createHash("sha256");
   for (const { offset, length } of ranges) {
     if (length === 0) continue;
-    const stream = await storage.get(blob.storageKey, { start: offset, end: offset + length - 1 });
-    if (!stream) return null;
-    let got = 0;
-    for await (const buf of stream) {
-      got += (buf as Buffer).length;
-      hash.update(buf as Buffer);
+    // Issue 17 (transfer branch): bytes that are missing, shorter than recorded or unreachable make the
+    // proof fail cleanly (FORBIDDEN, the session goes on as a normal upload), never a 500.
+    try {
+      const stream = await storage.get(blob.storageKey, { start: offset, end: offset + length - 1 });
+      if (!stream) return null;
+      let got = 0;
+      for await (const buf of stream) {
+        got += (buf as Buffer).length;
+        hash.update(buf as Buffer);
+      }
+      if (got !== length) return null;
+    } catch (e) {
+      console.error(`[uploads] reading blob ${blob.id} for a 秒传 proof failed: ${e instanceof Error ? e.message : e}`);
+      return null;
     }
-    if (got !== length) return null;
   }
   return hash.digest();
 }

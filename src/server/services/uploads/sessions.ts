@@ -4,7 +4,7 @@ import type { Actor } from "~/server/auth/actor";
 import { db } from "~/server/db/client";
 import type { Prisma, UploadSession } from "~/server/db/generated/client";
 import { DomainError } from "~/server/errors";
-import { blobStorage, findReadyBlob } from "~/server/services/blobs";
+import { findServableBlob, scheduleObjectDiscard } from "~/server/services/blobs";
 import { assertParentFolder } from "~/server/services/files/insert-file";
 import { withTreeLock } from "~/server/services/files/tree-tx";
 import { entryName } from "~/server/services/names";
@@ -16,7 +16,7 @@ import { EXPIRY_REFRESH_MS, MAX_CHUNK_BYTES, MIN_CHUNK_BYTES, sessionTtlMs, thro
 import { planChunks } from "./plan";
 import { dropLiveHash, setDigestSink } from "./live-hash";
 import { storageError } from "./storage-errors";
-import { removeTails } from "./tus/tail";
+import { tailPrefix } from "./tus/tail";
 import { hitThrottle } from "./throttle";
 
 // Upload sessions (API.md, "Upload sessions"): durable in MariaDB, owned by one user, reserving
@@ -195,7 +195,7 @@ export async function initUpload(actor: Actor, input: InitInput): Promise<InitRe
   if (open) {
     const pendingChallenge = open.challengeBlobId !== null && open.challengeId !== null;
     if (pendingChallenge && claimed) {
-      const blob = await findReadyBlob(claimed, input.size);
+      const blob = await findServableBlob(claimed, input.size);
       if (blob) {
         const challenge = issueChallenge(input.size);
         const resumed = await db.uploadSession.update({
@@ -209,7 +209,9 @@ export async function initUpload(actor: Actor, input: InitInput): Promise<InitRe
     return normalShape(resumed, await receivedIndices(open.id));
   }
 
-  const blob = claimed ? await findReadyBlob(claimed, input.size) : null;
+  // Issue 17 (transfer branch): 秒传 is offered only for content whose object is really there (a HEAD);
+  // content whose bytes were lost is uploaded normally, and its commit repairs the blob.
+  const blob = claimed ? await findServableBlob(claimed, input.size) : null;
   const challenge = blob ? issueChallenge(input.size) : null;
   const session = await createUploadSession(actor, {
     protocol: "chunked",
@@ -265,7 +267,7 @@ export async function pendingUploads(actor: Actor) {
 
 /**
  * Ends a session that will never complete: the state flips first (so no chunk or complete can
- * start after), then the reservation is released and the bytes removed.
+ * start after), then the reservation is released and the bytes' removal is queued.
  */
 export async function endSession(session: UploadSession, state: "aborted" | "expired", from: "open" | "completing" = "open"): Promise<boolean> {
   // The owner's row first (tree-tx.ts), as a complete of this session takes it before the session row.
@@ -276,29 +278,23 @@ export async function endSession(session: UploadSession, state: "aborted" | "exp
     await release(tx, session.ownerId, session.reservedBytes);
     await tx.uploadChunkClaim.deleteMany({ where: { sessionId: session.id } });
     await tx.uploadChunk.deleteMany({ where: { sessionId: session.id } });
+    // Issue 10 (transfer branch): the staged bytes are deleted by the worker (a storage.discard.v1
+    // job committed with the state change), never inside the user's request; the job deletes
+    // nothing a blob points at. multipartId is read after the flip: no chunk can create one now.
+    const { multipartId } = await tx.uploadSession.findUniqueOrThrow({ where: { id: session.id }, select: { multipartId: true } });
+    await scheduleObjectDiscard(tx, {
+      driver: session.driver,
+      key: session.stagingKey,
+      multipartId,
+      // tus: the incomplete part (tailKey) and any tail left by a write never recorded (tus/tail.ts).
+      prefix: session.protocol === "tus" ? tailPrefix(session.stagingKey) : null,
+      reason: `upload-${state}`,
+    });
     return true;
   });
   if (!ended) return false;
   dropLiveHash(session.id);
-  await removeSessionBytes(session);
   return true;
-}
-
-/** Deletes a finished-without-success session's multipart upload and object (never a blob's bytes). */
-export async function removeSessionBytes(
-  session: Pick<UploadSession, "id" | "driver" | "stagingKey" | "multipartId"> & Partial<Pick<UploadSession, "protocol">>,
-): Promise<void> {
-  const storage = blobStorage(session.driver);
-  try {
-    if (session.multipartId) await storage.multipart.abort(session.stagingKey, session.multipartId);
-    // tus: the incomplete part (tailKey), and any left by a write that was never recorded: all of
-    // them share the prefix removeTails lists (tus/tail.ts).
-    if (session.protocol === "tus") await removeTails(storage, session.stagingKey);
-    const owner = await db.$primary().blob.findFirst({ where: { storageKey: session.stagingKey, driver: session.driver }, select: { id: true } });
-    if (!owner) await storage.delete(session.stagingKey);
-  } catch (e) {
-    console.error(`[uploads] removing the bytes of upload ${session.id} failed: ${e instanceof Error ? e.message : e}`);
-  }
 }
 
 export async function abortUpload(actor: Actor, uploadId: string): Promise<{ ok: true }> {

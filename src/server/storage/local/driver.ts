@@ -5,8 +5,8 @@ import type { Readable } from "node:stream";
 import { StorageError, wrapError } from "../errors";
 import { assertValidKey, assertValidPrefix } from "../keys";
 import { assertValidRange, rangeNotSatisfiable, resolveRange } from "../range";
-import { ExactSize, assertSize } from "../streams";
-import type { ByteRange, ObjectHead, ObjectListing, PutResult, StorageDriver } from "../types";
+import { ExactSize, Md5Check, assertSize } from "../streams";
+import type { ByteRange, ObjectHead, ObjectListing, PutResult, StorageDriver, WriteChecks } from "../types";
 import {
   errnoOf,
   etagOf,
@@ -60,14 +60,18 @@ export function createLocalDriver(config: LocalDriverConfig): StorageDriver {
     }
   }
 
-  async function put(key: string, body: Readable, options: { contentType?: string; size?: number } = {}): Promise<PutResult> {
+  async function put(key: string, body: Readable, options: { contentType?: string; size?: number } & WriteChecks = {}): Promise<PutResult> {
     assertValidKey(key, "put");
     const ctx = { driver: DRIVER, operation: "put", key };
     if (options.size !== undefined) assertSize(options.size, ctx);
     const tmp = tempPath(layout);
     try {
       await ensureDirs();
-      await writeStreamToFile(tmp, body, options.size === undefined ? [] : [new ExactSize(options.size, ctx)]);
+      const checks = [
+        ...(options.size === undefined ? [] : [new ExactSize(options.size, ctx)]),
+        ...(options.contentMd5 === undefined ? [] : [new Md5Check(options.contentMd5, ctx)]),
+      ];
+      await writeStreamToFile(tmp, body, checks);
       const st = await stat(tmp, { bigint: true }); // rename keeps inode, size and mtime
       await renameIntoPlace(tmp, objectPath(layout, key));
       return { size: Number(st.size), etag: etagOf(st) };

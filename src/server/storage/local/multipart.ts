@@ -6,8 +6,8 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { StorageError, wrapError } from "../errors";
 import { assertValidKey } from "../keys";
-import { ExactSize, assertPartNumber, assertSize, sortedParts } from "../streams";
-import type { MultipartCreateOptions, PartInfo, PutResult, StorageDriver } from "../types";
+import { ExactSize, Md5Check, assertPartNumber, assertSize, sortedParts } from "../streams";
+import type { MultipartCreateOptions, PartInfo, PutResult, StorageDriver, WriteChecks } from "../types";
 import {
   errnoOf,
   etagOf,
@@ -130,7 +130,7 @@ export function createLocalMultipart(layout: LocalLayout): StorageDriver["multip
     }
   }
 
-  async function uploadPart(key: string, uploadId: string, partNumber: number, body: Readable, size: number): Promise<{ etag: string }> {
+  async function uploadPart(key: string, uploadId: string, partNumber: number, body: Readable, size: number, checks: WriteChecks = {}): Promise<{ etag: string }> {
     assertValidKey(key, "multipart.uploadPart");
     assertPartNumber(partNumber, LOCAL_MAX_PARTS, { driver: DRIVER, key });
     assertSize(size, { driver: DRIVER, operation: "uploadPart", key });
@@ -139,6 +139,7 @@ export function createLocalMultipart(layout: LocalLayout): StorageDriver["multip
       const meta = await readMeta(key, uploadId);
       if (!meta) throw notFound("uploadPart", key, uploadId);
       const etag = newEtag();
+      const guards = [new ExactSize(size, ctx), ...(checks.contentMd5 === undefined ? [] : [new Md5Check(checks.contentMd5, ctx)])];
       if (meta.partSize !== undefined) {
         if (size > meta.partSize) {
           throw new StorageError("INVALID_ARGUMENT", `local storage: part ${partNumber} has ${size} bytes, more than the upload's partSize ${meta.partSize}`, {
@@ -149,11 +150,11 @@ export function createLocalMultipart(layout: LocalLayout): StorageDriver["multip
         // Unlist the part before overwriting its slot, so a failed rewrite is never listed as the old part.
         await removeOtherEntries(uploadId, partNumber);
         const out = createWriteStream(dataFile(uploadId), { flags: "r+", start: (partNumber - 1) * meta.partSize, flush: true, highWaterMark: WRITE_BUFFER_BYTES });
-        await pipeline(body, new ExactSize(size, ctx), out);
+        await pipeline([body, ...guards, out]);
         await writeFile(path.join(partsDir(uploadId), `${partNumber}.${etag}.${size}`), "", { flag: "wx" });
       } else {
         const tmp = tempPath(layout);
-        await writeStreamToFile(tmp, body, [new ExactSize(size, ctx)]);
+        await writeStreamToFile(tmp, body, guards);
         const name = `${partNumber}.${etag}`;
         try {
           await rename(tmp, path.join(partsDir(uploadId), name));

@@ -7,7 +7,7 @@ import { paged } from "../paging";
 import { putInParts } from "../parts-upload";
 import { assertValidRange, rangeHeader, rangeNotSatisfiable } from "../range";
 import { assertSize, exactBody, unquote } from "../streams";
-import type { ByteRange, ObjectHead, ObjectListing, PresignOptions, PutResult, StorageDriver } from "../types";
+import type { ByteRange, ObjectHead, ObjectListing, PresignOptions, PutResult, StorageDriver, WriteChecks } from "../types";
 import { createOssClient, type OssContext, type OssDriverConfig } from "./client";
 import { isMissingObject, ossCode, ossError, ossStatus } from "./errors";
 import { OSS_MAX_PARTS, OSS_MAX_PART_BYTES, OSS_MIN_PART_BYTES, copyInParts, createOssMultipart, headAfterWrite } from "./multipart";
@@ -34,18 +34,19 @@ export function createOssDriver(config: OssDriverConfig): StorageDriver {
   const copyPartBytes = config.copyPartBytes ?? 512 * 1024 * 1024;
   const multipart = createOssMultipart(oss);
 
-  async function putBuffer(key: string, data: Buffer, contentType?: string): Promise<PutResult> {
+  async function putBuffer(key: string, data: Buffer, contentType?: string, checks: WriteChecks = {}): Promise<PutResult> {
     try {
-      const out = await client.put(key, data, { mime: contentType, timeout: oss.transferTimeoutMs });
+      const headers = checks.contentMd5 ? { "Content-MD5": checks.contentMd5 } : undefined;
+      const out = await client.put(key, data, { mime: contentType, timeout: oss.transferTimeoutMs, headers });
       return { size: data.length, etag: unquote((out.res.headers as Headers).etag) };
     } catch (e) {
       throw ossError(e, "put", key);
     }
   }
 
-  async function put(key: string, body: Readable, options: { contentType?: string; size?: number } = {}): Promise<PutResult> {
+  async function put(key: string, body: Readable, options: { contentType?: string; size?: number } & WriteChecks = {}): Promise<PutResult> {
     assertValidKey(key, "put");
-    const { size, contentType } = options;
+    const { size, contentType, contentMd5 } = options;
     if (size !== undefined) assertSize(size, { driver: DRIVER, operation: "put", key });
     if (size !== undefined && size > 0 && size <= singlePutMaxBytes) {
       const guarded = exactBody(body, size, { driver: DRIVER, operation: "put", key });
@@ -54,6 +55,7 @@ export function createOssDriver(config: OssDriverConfig): StorageDriver {
           contentLength: size,
           mime: contentType,
           timeout: oss.transferTimeoutMs,
+          ...(contentMd5 ? { headers: { "Content-MD5": contentMd5 } } : {}),
         } as OSS.PutStreamOptions);
         return { size, etag: unquote((out.res.headers as Headers).etag) };
       } catch (e) {
@@ -62,6 +64,16 @@ export function createOssDriver(config: OssDriverConfig): StorageDriver {
       }
     }
     // Unknown size, an empty body (ali-oss would send a 0 length as chunked), or beyond one PutObject.
+    if (contentMd5 !== undefined) {
+      if (size !== 0) {
+        throw new StorageError("INVALID_ARGUMENT", `oss storage: put ${JSON.stringify(key)}: contentMd5 needs a size that fits one PutObject`, {
+          driver: DRIVER,
+          operation: "put",
+        });
+      }
+      for await (const chunk of body) if ((chunk as Buffer).length) throw new StorageError("INVALID_ARGUMENT", `oss storage: put ${JSON.stringify(key)}: body has more than the declared 0 bytes`, { driver: DRIVER, operation: "put" });
+      return putBuffer(key, Buffer.alloc(0), contentType, { contentMd5 });
+    }
     return putInParts(multipart, key, body, {
       driver: DRIVER,
       contentType,

@@ -5,7 +5,7 @@ import { missingUploadOr } from "../errors";
 import { assertValidKey } from "../keys";
 import { paged } from "../paging";
 import { assertPartNumber, assertSize, exactBody, sortedParts, unquote } from "../streams";
-import type { MultipartCreateOptions, PartInfo, PutResult, StorageDriver } from "../types";
+import type { MultipartCreateOptions, PartInfo, PutResult, StorageDriver, WriteChecks } from "../types";
 import { isMissingUpload, ossError } from "./errors";
 import type { OssContext } from "./client";
 
@@ -54,14 +54,15 @@ export function createOssMultipart(oss: OssContext): StorageDriver["multipart"] 
     }
   }
 
-  async function uploadPart(key: string, uploadId: string, partNumber: number, body: Readable, size: number): Promise<{ etag: string }> {
+  async function uploadPart(key: string, uploadId: string, partNumber: number, body: Readable, size: number, checks: WriteChecks = {}): Promise<{ etag: string }> {
     assertValidKey(key, "multipart.uploadPart");
     assertPartNumber(partNumber, OSS_MAX_PARTS, { driver: DRIVER, key });
     assertSize(size, { driver: DRIVER, operation: "uploadPart", key });
     const guarded = exactBody(body, size, { driver: DRIVER, operation: "uploadPart", key });
     try {
       // ali-oss streams a Readable `file` as is; (start, end) only give the Content-Length.
-      const out = await client.uploadPart(key, uploadId, partNumber, guarded.stream, 0, size, { timeout: oss.transferTimeoutMs });
+      const headers = checks.contentMd5 ? { "Content-MD5": checks.contentMd5 } : undefined;
+      const out = await client.uploadPart(key, uploadId, partNumber, guarded.stream, 0, size, { timeout: oss.transferTimeoutMs, headers } as OSS.RequestOptions);
       return { etag: unquote(out.etag) };
     } catch (e) {
       body.destroy();

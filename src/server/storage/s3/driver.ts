@@ -17,7 +17,7 @@ import { paged } from "../paging";
 import { assertValidRange, rangeHeader, rangeNotSatisfiable } from "../range";
 import { putInParts } from "../parts-upload";
 import { assertSize, exactBody, unquote } from "../streams";
-import type { ByteRange, ObjectHead, ObjectListing, PresignOptions, PutResult, StorageDriver } from "../types";
+import type { ByteRange, ObjectHead, ObjectListing, PresignOptions, PutResult, StorageDriver, WriteChecks } from "../types";
 import { createS3Client, type S3DriverConfig } from "./client";
 import { isMissingObject, s3ErrorName, s3Status, s3Error } from "./errors";
 import {
@@ -36,6 +36,14 @@ import {
 export type { S3DriverConfig } from "./client";
 
 const DRIVER = "s3" as const;
+
+/** A Content-MD5 covers one request's body: a put split into parts cannot carry it. */
+function digestNeedsSize(key: string): StorageError {
+  return new StorageError("INVALID_ARGUMENT", `s3 storage: put ${JSON.stringify(key)}: contentMd5 needs a size that fits one PutObject`, {
+    driver: DRIVER,
+    operation: "put",
+  });
+}
 const GIB = 1024 ** 3;
 const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 
@@ -50,25 +58,36 @@ export function createS3Driver(config: S3DriverConfig): StorageDriver {
   const copyPartBytes = config.copyPartBytes ?? GIB;
   const multipart = createS3Multipart(s3);
 
-  async function putObject(key: string, body: Readable | Buffer, size: number, contentType?: string, abortSignal?: AbortSignal): Promise<PutResult> {
-    const out = await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: size, ContentType: contentType }), { abortSignal });
+  async function putObject(
+    key: string,
+    body: Readable | Buffer,
+    size: number,
+    contentType?: string,
+    abortSignal?: AbortSignal,
+    checks: WriteChecks = {},
+  ): Promise<PutResult> {
+    const out = await client.send(
+      new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: size, ContentType: contentType, ContentMD5: checks.contentMd5 }),
+      { abortSignal },
+    );
     return { size, etag: unquote(out.ETag) };
   }
 
-  async function put(key: string, body: Readable, options: { contentType?: string; size?: number } = {}): Promise<PutResult> {
+  async function put(key: string, body: Readable, options: { contentType?: string; size?: number } & WriteChecks = {}): Promise<PutResult> {
     assertValidKey(key, "put");
-    const { size, contentType } = options;
+    const { size, contentType, contentMd5 } = options;
     if (size !== undefined) assertSize(size, { driver: DRIVER, operation: "put", key });
     if (size !== undefined && size <= singlePutMaxBytes) {
       // One streamed PutObject: S3 stores it atomically, and the guard aborts the request on a size mismatch.
       const guarded = exactBody(body, size, { driver: DRIVER, operation: "put", key });
       try {
-        return await putObject(key, guarded.stream, size, contentType, guarded.signal);
+        return await putObject(key, guarded.stream, size, contentType, guarded.signal, { contentMd5 });
       } catch (e) {
         body.destroy();
         throw s3Error(guarded.failure() ?? e, "put", key);
       }
     }
+    if (contentMd5 !== undefined) throw digestNeedsSize(key);
     return putInParts(multipart, key, body, {
       driver: DRIVER,
       contentType,

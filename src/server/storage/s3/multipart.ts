@@ -14,7 +14,7 @@ import { missingUploadOr } from "../errors";
 import { assertValidKey } from "../keys";
 import { paged } from "../paging";
 import { assertPartNumber, assertSize, exactBody, sortedParts, unquote } from "../streams";
-import type { MultipartCreateOptions, PartInfo, PutResult, StorageDriver } from "../types";
+import type { MultipartCreateOptions, PartInfo, PutResult, StorageDriver, WriteChecks } from "../types";
 import { isMissingUpload, s3Error } from "./errors";
 
 // Multipart uploads (the contract's own, and the ones put() and copy() use internally for bodies of
@@ -57,14 +57,22 @@ export function createS3Multipart(s3: S3Context): StorageDriver["multipart"] {
     }
   }
 
-  async function uploadPart(key: string, uploadId: string, partNumber: number, body: Readable, size: number): Promise<{ etag: string }> {
+  async function uploadPart(key: string, uploadId: string, partNumber: number, body: Readable, size: number, checks: WriteChecks = {}): Promise<{ etag: string }> {
     assertValidKey(key, "multipart.uploadPart");
     assertPartNumber(partNumber, S3_MAX_PARTS, { driver: DRIVER, key });
     assertSize(size, { driver: DRIVER, operation: "uploadPart", key });
     const guarded = exactBody(body, size, { driver: DRIVER, operation: "uploadPart", key });
     try {
       const out = await client.send(
-        new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: guarded.stream, ContentLength: size }),
+        new UploadPartCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: partNumber,
+          Body: guarded.stream,
+          ContentLength: size,
+          ContentMD5: checks.contentMd5,
+        }),
         { abortSignal: guarded.signal },
       );
       return { etag: unquote(out.ETag) };

@@ -12,7 +12,12 @@ import { storageError } from "../storage-errors";
 // recorded one; superseded and orphaned tails share the prefix and are deleted with the session.
 
 export function newTailKey(stagingKey: string): string {
-  return `${stagingKey}.tail.${randomBytes(6).toString("hex")}`;
+  return `${tailPrefix(stagingKey)}${randomBytes(6).toString("hex")}`;
+}
+
+/** What every tail key of an upload starts with. */
+export function tailPrefix(stagingKey: string): string {
+  return `${stagingKey}.tail.`;
 }
 
 /** The first `bytes` bytes of the recorded tail (a longer object is a write that was not recorded). */
@@ -35,6 +40,6 @@ export async function deleteQuietly(storage: StorageDriver, key: string | null):
 /** Deletes every tail object of an upload (its session ended or completed). */
 export async function removeTails(storage: StorageDriver, stagingKey: string): Promise<void> {
   const keys: string[] = [];
-  for await (const o of storage.list(`${stagingKey}.tail.`)) keys.push(o.key);
+  for await (const o of storage.list(tailPrefix(stagingKey))) keys.push(o.key);
   for (const key of keys) await deleteQuietly(storage, key);
 }
