@@ -74,7 +74,9 @@ export function createHashPool(spawn: () => Worker, size: number): HashPool {
     return workers.reduce((a, b) => (b.jobs < a.jobs ? b : a));
   }
 
-  function run(request: Omit<Extract<HashRequest, { type: "file" | "ranges" }>, "id">, signal?: AbortSignal, onProgress?: (hashed: number) => void) {
+  type Job = { type: "file"; blob: Blob } | { type: "ranges"; blob: Blob; ranges: ReadonlyArray<{ offset: number; length: number }> };
+
+  function run(request: Job, signal?: AbortSignal, onProgress?: (hashed: number) => void) {
     return new Promise<string>((resolve, reject) => {
       if (signal?.aborted) return reject(abortError());
       const id = ++nextId;
