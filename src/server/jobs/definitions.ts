@@ -6,6 +6,8 @@ import { z } from "zod";
 export const jobSchemas = {
   /** Delete the bytes and rows of blobs nothing refers to any more (after purge, abort, expiry). */
   "blob.collect.v1": z.object({ reason: z.string().max(64) }),
+  /** Make the listing thumbnail of an image's content (services/previews/thumbnails.ts). */
+  "thumbnail.create.v1": z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
 } as const;
 
 export type JobKind = keyof typeof jobSchemas;
