@@ -25,7 +25,7 @@ const STATE_TEXT: Record<TransferState, string> = {
   cancelled: "Cancelled",
 };
 
-const ROW_HEIGHT = 60;
+const ROW_HEIGHT = 64;
 /** Rows rendered beyond the visible ones, above and below. */
 const OVERSCAN = 6;
 
@@ -41,7 +41,7 @@ const rate = (bytesPerSecond: number) => `${formatBytes(bytesPerSecond)}/s`;
 
 function statusText(row: TransferRow): string {
   if (row.state === "done") {
-    if (row.kind === "folder") return `Uploaded · ${row.files} ${row.files === 1 ? "file" : "files"} · ${formatBytes(row.size)}`;
+    if (row.kind === "folder") return row.files === 0 ? "Created · empty" : `Uploaded · ${row.files} ${row.files === 1 ? "file" : "files"} · ${formatBytes(row.size)}`;
     if (row.instant) return row.bytesSent === 0 ? `Instant — no bytes sent · ${formatBytes(row.size)}` : `Instant (already on the server) · ${formatBytes(row.size)}`;
     return `Uploaded · ${formatBytes(row.size)}`;
   }
@@ -160,6 +160,7 @@ export function TransfersPanel() {
                 row={row}
                 top={(first + i) * ROW_HEIGHT}
                 open={row.kind === "folder" && isOpen(row)}
+                foldable={row.kind === "folder" && store.children(row.key).length > 0}
                 resumable={row.state === "paused" || (row.kind === "folder" && row.state !== "done" && hasState(uploader, row.key, "paused"))}
                 uploader={uploader}
                 onToggle={toggle}
@@ -184,6 +185,7 @@ const TransferLine = memo(function TransferLine({
   row,
   top,
   open,
+  foldable,
   resumable,
   uploader,
   onToggle,
@@ -191,6 +193,7 @@ const TransferLine = memo(function TransferLine({
   row: TransferRow;
   top: number;
   open: boolean;
+  foldable: boolean;
   resumable: boolean;
   uploader: Uploader;
   onToggle: (row: TransferRow) => void;
@@ -213,7 +216,7 @@ const TransferLine = memo(function TransferLine({
       data-bytes-sent={row.bytesSent}
     >
       <div className="upload-line">
-        {row.kind === "folder" ? (
+        {foldable ? (
           <button
             type="button"
             className="icon-button fold"
@@ -224,6 +227,8 @@ const TransferLine = memo(function TransferLine({
           >
             <Icon name={open ? "chevronDown" : "chevron"} size={14} />
           </button>
+        ) : row.kind === "folder" ? (
+          <span className="fold-gap" />
         ) : null}
         <Icon name={row.kind === "folder" ? "folder" : "file"} size={16} className={`kind-icon ${row.kind}`} />
         <span className="upload-name" title={row.name}>

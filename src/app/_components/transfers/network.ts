@@ -10,7 +10,8 @@ export class OfflineError extends Error {
   }
 }
 
-const PROBE_URL = "/api/health/live";
+/** Any answer from the drive's origin counts; a small static file costs it nothing. */
+const PROBE_URL = "/robots.txt";
 const PROBE_EVERY_MS = 3_000;
 const PROBE_TIMEOUT_MS = 5_000;
 
@@ -37,12 +38,12 @@ export class Network {
     if (this.timer !== null) clearTimeout(this.timer);
   }
 
-  /** One request to the server's liveness route: does it answer at all? */
+  /** One small request to the drive: does it answer at all (whatever the status)? */
   async reachable(): Promise<boolean> {
     if (typeof navigator !== "undefined" && !navigator.onLine) return false;
     try {
-      const response = await fetch(PROBE_URL, { method: "GET", cache: "no-store", signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-      return response.ok;
+      await fetch(PROBE_URL, { method: "HEAD", cache: "no-store", signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+      return true;
     } catch {
       return false;
     }
