@@ -319,6 +319,7 @@ describe("browser: gestures", () => {
   it("drags a file onto a folder to move it, and back out onto a breadcrumb", async () => {
     await entryRow(page, "report.txt").dragTo(entryRow(page, "Projects"));
     await entryRow(page, "report.txt").waitFor({ state: "detached" });
+    expect(await page.getByTestId("drive-notice").textContent()).toContain("Moved 1 item");
     const projects = await db.entry.findFirst({ where: { ownerId: user.actor.userId, name: "Projects" } });
     const moved = await db.entry.findFirst({ where: { ownerId: user.actor.userId, name: "report.txt" } });
     expect(moved!.parentId).toBe(projects!.id);
@@ -353,7 +354,7 @@ describe("browser: gestures", () => {
 
   it("keyboard: arrows, Enter, Alt+↑, F2, Ctrl+A, Escape, copy and paste, Delete, and the help", async () => {
     await page.locator("h1.crumbs").click(); // focus on the page, not a field
-    await page.keyboard.press("ArrowDown");
+    await page.keyboard.press("Home");
     await expect.poll(() => page.locator('[data-testid="entry"].focused .entry-name').textContent()).toBe("Archive");
     await page.keyboard.press("ArrowDown");
     await expect.poll(() => page.locator('[data-testid="entry"].focused .entry-name').textContent()).toBe("Projects");

@@ -4,8 +4,8 @@ import { useEffect, useLayoutEffect, useRef, useState } from "react";
 import { Icon, type IconName } from "./icons";
 
 // A right-click menu at the pointer (or under the focused row when opened from the keyboard):
-// kept inside the window, closed by Escape, a click elsewhere, scrolling or resizing; arrow keys
-// move between its items.
+// kept inside the window, closed by Escape, a click elsewhere or scrolling; arrow keys move between
+// its items.
 
 export interface MenuItem {
   label: string;
@@ -41,12 +41,10 @@ export function ContextMenu({ x, y, items, onClose }: { x: number; y: number; it
       }
     };
     window.addEventListener("mousedown", close);
-    window.addEventListener("resize", close);
     window.addEventListener("scroll", close, true);
     window.addEventListener("keydown", onKey, true);
     return () => {
       window.removeEventListener("mousedown", close);
-      window.removeEventListener("resize", close);
       window.removeEventListener("scroll", close, true);
       window.removeEventListener("keydown", onKey, true);
     };

@@ -313,7 +313,7 @@ function DriveView({ folderId, retentionDays }: { folderId: string | null; reten
       </div>
 
       {notice && (
-        <div className={notice.error ? "notice error" : "notice info"} role={notice.error ? "alert" : "status"} data-testid="drive-notice">
+        <div className={notice.error ? "notice error toast" : "notice info toast"} role={notice.error ? "alert" : "status"} data-testid="drive-notice">
           {notice.text}
           <button type="button" className="icon-button" aria-label="Dismiss" onClick={() => setNotice(null)}>
             <Icon name="close" size={14} />
