@@ -191,23 +191,29 @@ function contextMenuAt(e: React.MouseEvent, entry: DriveEntry | null, handlers: 
 function Thumb({ entry }: { entry: DriveEntry }) {
   const [attempt, setAttempt] = useState(0);
   const [failed, setFailed] = useState(false);
+  const [loaded, setLoaded] = useState(false);
   const icon = <Icon name={kindIcon(entry.kind, entry.mime, entry.name)} className={`kind-icon ${entry.kind}`} />;
   if (entry.kind !== "file" || !hasThumbnail(entry.mime) || failed || !entry.sha256) return icon;
+  // The icon holds the place until the picture has arrived (no broken-image flash while it is made).
   return (
-    <img
-      className="thumb"
+    <span className="thumb-slot">
+      {!loaded && icon}
+      <img
+      className={loaded ? "thumb" : "thumb pending"}
       src={`/api/files/${encodeURIComponent(entry.id)}/thumbnail?v=${entry.sha256}${attempt > 0 ? `&a=${attempt}` : ""}`}
       alt=""
       width={32}
       height={32}
       loading="lazy"
       data-testid="thumbnail"
+      onLoad={() => setLoaded(true)}
       onError={() => {
         // 202 while the worker makes it: ask again a little later, then give up and keep the icon.
         if (attempt >= 4) setFailed(true);
         else setTimeout(() => setAttempt((a) => a + 1), 1500 * 2 ** attempt);
       }}
-    />
+      />
+    </span>
   );
 }
 

@@ -15,7 +15,7 @@ export const fileThumbnail: RawHandler = async (req, params) => {
   if (thumb.state === "pending") return json(202, { state: "pending" }, { "retry-after": "2" });
   if (thumb.state === "none") return json(404, { error: { code: "NOT_FOUND", message: "This file has no thumbnail" } });
   const etag = `"thumb-${thumb.sha256}"`;
-  const headers: Record<string, string> = { etag, "cache-control": "private, max-age=604800", ...safeContentHeaders };
+  const headers: Record<string, string> = { etag, "cache-control": "private, max-age=604800", ...safeContentHeaders() };
   if (noneMatchHits(req.headers.get("if-none-match"), etag)) return { status: 304, headers };
   return {
     status: 200,

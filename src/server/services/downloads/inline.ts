@@ -36,6 +36,13 @@ const INLINE_AS_IS = new Set([
 const TEXT_LIKE = /^(text\/(plain|markdown|csv|css|javascript|x-[a-z0-9.+-]+)|application\/(json|xml|javascript|x-yaml|yaml|toml|x-sh))$/;
 
 export const SANDBOX_CSP = "sandbox; default-src 'none'; img-src 'self' data:; media-src 'self'; style-src 'unsafe-inline'";
+/**
+ * PDF: the browser's own viewer draws the document inside the response's origin, and Chromium's
+ * shows a blank page under `default-src 'none'`; `sandbox` alone still keeps scripts, forms and
+ * plugins of the document itself off (PDF JavaScript runs, if at all, inside the viewer's own
+ * isolated sandbox, never on our origin).
+ */
+export const PDF_CSP = "sandbox";
 
 export interface Presentation {
   disposition: "inline" | "attachment";
@@ -51,9 +58,12 @@ export function presentationFor(mime: string | null, wantInline: boolean): Prese
   return { disposition: "attachment", contentType: type || "application/octet-stream" };
 }
 
-/** Headers every response carrying a user's bytes gets. */
-export const safeContentHeaders: Readonly<Record<string, string>> = {
-  "x-content-type-options": "nosniff",
-  "content-security-policy": SANDBOX_CSP,
-  "cross-origin-resource-policy": "same-origin",
-};
+/** Headers every response carrying a user's bytes gets (the CSP relaxed only for a PDF shown inline). */
+export function safeContentHeaders(presentation?: Presentation): Record<string, string> {
+  const pdf = presentation?.disposition === "inline" && presentation.contentType === "application/pdf";
+  return {
+    "x-content-type-options": "nosniff",
+    "content-security-policy": pdf ? PDF_CSP : SANDBOX_CSP,
+    "cross-origin-resource-policy": "same-origin",
+  };
+}

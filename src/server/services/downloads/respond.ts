@@ -71,7 +71,7 @@ export async function respondWithFile(
     "accept-ranges": "bytes",
     "content-type": presentation.contentType,
     "content-disposition": contentDisposition(target.name, presentation.disposition),
-    ...safeContentHeaders,
+    ...safeContentHeaders(presentation),
   };
 
   const ifNoneMatch = req.headers.get("if-none-match");
