@@ -2,7 +2,7 @@
 
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { memo, useEffect, useRef, useState } from "react";
+import { memo, useEffect, useMemo, useRef, useState } from "react";
 import { api, type RouterOutputs } from "~/trpc/react";
 import { endEntryDrag, entryDropTarget, startEntryDrag } from "./entry-drag";
 import { formatBytes, formatDate } from "./format";
@@ -66,7 +66,8 @@ export function Listing({
     { ...input, limit: PAGE_SIZE, sort: sort.sort, order: sort.order },
     { getNextPageParam: (page) => page.nextCursor ?? undefined, placeholderData: (previous) => previous },
   );
-  const items = listing.data?.pages.flatMap((page) => page.items);
+  // One array per answer (not per render): the page keeps it for the keyboard and the viewer.
+  const items = useMemo(() => listing.data?.pages.flatMap((page) => page.items), [listing.data]);
   const { onItems } = handlers;
   useEffect(() => onItems(items ?? []), [items, onItems]);
 
