@@ -46,6 +46,11 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+/** Nothing focused: keys go to the page (as after clicking an empty spot). */
+async function unfocus(page: Page): Promise<void> {
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+}
+
 async function entryNames(page: Page): Promise<string[]> {
   return page.locator('[data-testid="entry"] .entry-name').allTextContents();
 }
@@ -353,7 +358,7 @@ describe("browser: gestures", () => {
   });
 
   it("keyboard: arrows, Enter, Alt+↑, F2, Ctrl+A, Escape, copy and paste, Delete, and the help", async () => {
-    await page.locator("h1.crumbs").click(); // focus on the page, not a field
+    await unfocus(page); // keys go to the page, not a field
     await page.keyboard.press("Home");
     await expect.poll(() => page.locator('[data-testid="entry"].focused .entry-name').textContent()).toBe("Archive");
     await page.keyboard.press("ArrowDown");
@@ -375,7 +380,7 @@ describe("browser: gestures", () => {
     await entryRow(page, "report final.txt").waitFor();
 
     // Ctrl+A selects everything, Escape clears.
-    await page.locator("h1.crumbs").click();
+    await unfocus(page);
     await page.keyboard.press("Control+a");
     await expect.poll(() => page.getByTestId("selection-bar").textContent()).toContain("4 selected");
     await page.keyboard.press("Escape");
@@ -387,14 +392,14 @@ describe("browser: gestures", () => {
     await page.getByTestId("drive-notice").waitFor();
     await entryRow(page, "Projects").locator("a.entry-name").click();
     await entryRow(page, "inside.txt").waitFor();
-    await page.locator("h1.crumbs").click();
+    await unfocus(page);
     await page.keyboard.press("Control+v");
     await entryRow(page, "report final.txt").waitFor();
     await page.keyboard.press("Alt+ArrowUp");
     await entryRow(page, "report final.txt").waitFor();
 
     // Delete asks first, and says the real retention.
-    await page.locator("h1.crumbs").click();
+    await unfocus(page);
     await page.keyboard.press("End");
     await page.keyboard.press("Delete");
     await page.getByTestId("confirm-dialog").waitFor();
@@ -404,7 +409,7 @@ describe("browser: gestures", () => {
     await entryRow(page, "report final.txt").waitFor({ state: "detached" });
 
     // ? shows every shortcut.
-    await page.locator("h1.crumbs").click();
+    await unfocus(page);
     await page.keyboard.press("?");
     const help = page.getByTestId("shortcuts-help");
     await help.waitFor();

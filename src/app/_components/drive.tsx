@@ -71,7 +71,7 @@ function DriveView({ folderId, retentionDays }: { folderId: string | null; reten
   const [menu, setMenu] = useState<{ x: number; y: number; entry: DriveEntry | null } | null>(null);
   const [clipboard, setClipboard] = useState<Clipboard>(null);
   const [notice, setNotice] = useState<{ text: string; error: boolean } | null>(null);
-  const [items, setItems] = useState<DriveEntry[]>([]);
+  const [listed, setListed] = useState<{ key: string; items: DriveEntry[] }>({ key: "", items: [] });
   const fileInput = useRef<HTMLInputElement>(null);
   const folderInput = useRef<HTMLInputElement>(null);
   const search = useRef<HTMLInputElement>(null);
@@ -87,7 +87,17 @@ function DriveView({ folderId, retentionDays }: { folderId: string | null; reten
     setNotice(null);
   }, [folderId]);
 
+  // Good news goes away by itself; errors stay until dismissed.
+  useEffect(() => {
+    if (!notice || notice.error) return;
+    const timer = setTimeout(() => setNotice(null), 6000);
+    return () => clearTimeout(timer);
+  }, [notice]);
+
   const searching = q.length > 0;
+  const listKey = searching ? `q:${q}` : `f:${folderId ?? ""}`;
+  // Only the entries of the listing on screen (a late answer for another folder never counts).
+  const items = listed.key === listKey ? listed.items : [];
   const refresh = useCallback(() => {
     void utils.file.list.invalidate();
     void utils.file.path.invalidate();
@@ -156,7 +166,7 @@ function DriveView({ folderId, retentionDays }: { folderId: string | null; reten
       onShare: (entry) => setPending({ kind: "share", entry }),
       onContextMenu: (at, entry) => setMenu({ ...at, entry }),
       onDropEntries: (ids, target, asCopy) => void transfer(ids, target, asCopy ? "copy" : "move"),
-      onItems: setItems,
+      onItems: (key, entries) => setListed({ key, items: entries }),
       onUploadClick: () => fileInput.current?.click(),
     }),
     [open, transfer],
@@ -347,7 +357,8 @@ function DriveView({ folderId, retentionDays }: { folderId: string | null; reten
       )}
 
       <Listing
-        key={searching ? `q:${q}` : `f:${folderId ?? ""}`}
+        key={listKey}
+        listKey={listKey}
         input={searching ? { q } : { parentId: folderId }}
         searching={searching}
         sort={sort}

@@ -39,11 +39,13 @@ export interface ListingHandlers {
   onShare: (entry: DriveEntry) => void;
   onContextMenu: (at: { x: number; y: number }, entry: DriveEntry | null) => void;
   onDropEntries: (ids: string[], folderId: string | null, copy: boolean) => void;
-  onItems: (items: DriveEntry[]) => void;
+  /** The entries shown, tagged with the listing they belong to (see `listKey`). */
+  onItems: (listKey: string, items: DriveEntry[]) => void;
   onUploadClick: () => void;
 }
 
 export function Listing({
+  listKey,
   input,
   searching,
   sort,
@@ -53,6 +55,7 @@ export function Listing({
   renamingId,
   handlers,
 }: {
+  listKey: string;
   input: { parentId: string | null } | { q: string };
   searching: boolean;
   sort: Sort;
@@ -69,7 +72,7 @@ export function Listing({
   // One array per answer (not per render): the page keeps it for the keyboard and the viewer.
   const items = useMemo(() => listing.data?.pages.flatMap((page) => page.items), [listing.data]);
   const { onItems } = handlers;
-  useEffect(() => onItems(items ?? []), [items, onItems]);
+  useEffect(() => onItems(listKey, items ?? []), [listKey, items, onItems]);
 
   if (listing.isPending) return <p className="muted">Loading…</p>;
   if (listing.isError) {
