@@ -71,7 +71,7 @@ function DriveView({ folderId, retentionDays }: { folderId: string | null; reten
   const [menu, setMenu] = useState<{ x: number; y: number; entry: DriveEntry | null } | null>(null);
   const [clipboard, setClipboard] = useState<Clipboard>(null);
   const [notice, setNotice] = useState<{ text: string; error: boolean } | null>(null);
-  const [listed, setListed] = useState<{ key: string; items: DriveEntry[] }>({ key: "", items: [] });
+  const [listed, setListed] = useState<Readonly<Record<string, DriveEntry[]>>>({});
   const fileInput = useRef<HTMLInputElement>(null);
   const folderInput = useRef<HTMLInputElement>(null);
   const search = useRef<HTMLInputElement>(null);
@@ -97,7 +97,7 @@ function DriveView({ folderId, retentionDays }: { folderId: string | null; reten
   const searching = q.length > 0;
   const listKey = searching ? `q:${q}` : `f:${folderId ?? ""}`;
   // Only the entries of the listing on screen (a late answer for another folder never counts).
-  const items = listed.key === listKey ? listed.items : [];
+  const items = listed[listKey] ?? [];
   const refresh = useCallback(() => {
     void utils.file.list.invalidate();
     void utils.file.path.invalidate();
@@ -166,7 +166,7 @@ function DriveView({ folderId, retentionDays }: { folderId: string | null; reten
       onShare: (entry) => setPending({ kind: "share", entry }),
       onContextMenu: (at, entry) => setMenu({ ...at, entry }),
       onDropEntries: (ids, target, asCopy) => void transfer(ids, target, asCopy ? "copy" : "move"),
-      onItems: (key, entries) => setListed({ key, items: entries }),
+      onItems: (key, entries) => setListed((all) => (all[key] === entries ? all : { ...all, [key]: entries })),
       onUploadClick: () => fileInput.current?.click(),
     }),
     [open, transfer],
