@@ -396,6 +396,8 @@ describe("browser: gestures", () => {
     await page.keyboard.press("Control+v");
     await entryRow(page, "report final.txt").waitFor();
     await page.keyboard.press("Alt+ArrowUp");
+    await page.waitForURL(`${stack.baseUrl}/`);
+    await entryRow(page, "budget.csv").waitFor(); // the root's listing, not the folder's
     await entryRow(page, "report final.txt").waitFor();
 
     // Delete asks first, and says the real retention.
