@@ -11,6 +11,7 @@ const nextConfig = {
     "amqplib",
     "ali-oss",
     "busboy",
+    "sharp",
   ],
 };
 

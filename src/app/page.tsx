@@ -1,5 +1,6 @@
 import { Drive } from "~/app/_components/drive";
 import { requireMe } from "~/app/_components/signed-in";
+import { env } from "~/env";
 
 export const dynamic = "force-dynamic";
 
@@ -11,5 +12,5 @@ export default async function DrivePage({ searchParams }: { searchParams: Search
   const folder = Array.isArray(params.folder) ? params.folder[0] : params.folder;
   const folderId = folder && folder.length <= 64 ? folder : null;
   const me = await requireMe(folderId ? `/?folder=${encodeURIComponent(folderId)}` : "/");
-  return <Drive me={me} folderId={folderId} />;
+  return <Drive me={me} folderId={folderId} retentionDays={env.TRASH_RETENTION_DAYS} />;
 }

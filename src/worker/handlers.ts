@@ -4,6 +4,7 @@ import type { JobKind, JobPayload } from "~/server/jobs/definitions";
 import { collectBlobs } from "~/server/services/blobs";
 import { discardObjects } from "~/server/services/transfers/discard";
 import { transferBlob } from "~/server/services/transfers/transfer-blob";
+import { createThumbnail } from "~/server/services/previews/thumbnails";
 
 /** What a handler gets besides its payload (src/worker/consumer.ts keeps the lease while it runs). */
 export interface JobContext {
@@ -35,4 +36,7 @@ export const handlers: Handlers = {
   },
   "blob.transfer.v1": (payload, ctx) => transferBlob(payload, ctx),
   "storage.discard.v1": (payload) => discardObjects(payload),
+  "thumbnail.create.v1": async ({ sha256 }) => {
+    await createThumbnail(sha256);
+  },
 };

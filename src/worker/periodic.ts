@@ -3,6 +3,7 @@ import { cleanupDoneJobs, recoverExpiredLeases, republishLost } from "~/server/j
 import { relayOutbox } from "~/server/jobs/outbox";
 import { redis } from "~/server/redis/client";
 import { collectBlobs } from "~/server/services/blobs";
+import { sweepThumbnails } from "~/server/services/previews/thumbnails";
 import { purgeExpiredTrash } from "~/server/services/trash/purge-trash";
 import { sweepExpiredUploads } from "~/server/services/uploads/sweep";
 
@@ -25,6 +26,7 @@ export const periodicTasks: PeriodicTask[] = [
   { name: "expire-uploads", everyMs: 60_000, exclusive: true, run: () => sweepExpiredUploads() },
   { name: "purge-trash", everyMs: 10 * 60_000, exclusive: true, run: () => purgeExpiredTrash() },
   { name: "collect-blobs", everyMs: 60_000, exclusive: true, run: () => collectBlobs() },
+  { name: "sweep-thumbnails", everyMs: 10 * 60_000, exclusive: true, run: () => sweepThumbnails() },
 ];
 
 const RELEASE_LOCK = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;

@@ -84,3 +84,22 @@ export async function signInThroughForm(page: Page, baseUrl: string, user: { use
   await page.waitForURL(`${baseUrl}/`);
   await page.getByTestId("username").waitFor();
 }
+
+/**
+ * Drops files and folders from disk onto the element, the way a desktop drag does (Chromium's
+ * DevTools Input.dispatchDragEvent with file paths: folders arrive as directory entries, which a
+ * script-made DataTransfer cannot carry).
+ */
+export async function dropPaths(page: Page, selector: string, paths: string[]): Promise<void> {
+  const box = await page.locator(selector).first().boundingBox();
+  if (!box) throw new Error(`dropPaths: ${selector} is not visible`);
+  const x = box.x + box.width / 2;
+  const y = box.y + Math.min(box.height / 2, 200);
+  const cdp = await page.context().newCDPSession(page);
+  try {
+    const data = { items: [], files: paths, dragOperationsMask: 1 };
+    for (const type of ["dragEnter", "dragOver", "drop"] as const) await cdp.send("Input.dispatchDragEvent", { type, x, y, data });
+  } finally {
+    await cdp.detach();
+  }
+}

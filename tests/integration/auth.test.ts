@@ -267,7 +267,8 @@ describe("signout", () => {
     const exists = vi.spyOn(redis, "exists").mockRejectedValue(new Error("Connection is closed."));
     try {
       expect(await resolveActor(new Headers(revoked.authHeaders))).toBeNull();
-      expect(await resolveActor(new Headers(live.authHeaders))).toEqual(live.actor);
+      // the actor names its sign-in (familyId), which upload grants are bound to
+      expect(await resolveActor(new Headers(live.authHeaders))).toEqual({ ...live.actor, familyId: live.familyId });
       expect(exists).toHaveBeenCalled();
     } finally {
       exists.mockRestore();
@@ -435,13 +436,13 @@ describe("access tokens and the session cookie", () => {
     const viaBearer = await me(user.authHeaders);
     for (const name of ["next-auth.session-token", "__Secure-next-auth.session-token"]) {
       const headers = { cookie: `theme=dark; ${name}=${cookie}; other=1` };
-      expect(await resolveActor(new Headers(headers))).toEqual(user.actor);
+      expect(await resolveActor(new Headers(headers))).toEqual({ ...user.actor, familyId: user.familyId });
       expect(await me(headers)).toEqual(viaBearer);
     }
     // next-auth splits big cookies into numbered chunks
     const half = Math.ceil(cookie.length / 2);
     const chunked = { cookie: `next-auth.session-token.0=${cookie.slice(0, half)}; next-auth.session-token.1=${cookie.slice(half)}` };
-    expect(await resolveActor(new Headers(chunked))).toEqual(user.actor);
+    expect(await resolveActor(new Headers(chunked))).toEqual({ ...user.actor, familyId: user.familyId });
   });
 
   it("forged, expired and revoked session cookies are rejected", async () => {

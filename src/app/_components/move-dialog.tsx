@@ -6,21 +6,26 @@ import { Dialog } from "./dialog";
 import { errorCode, errorMessage } from "./errors";
 import { Icon } from "./icons";
 
-// "Move to…": a small folder picker. It browses the drive's folders from the root (breadcrumbs
-// to go back up, a click to go into a folder) and moves the entries into the folder shown.
+// "Move to…" and "Copy to…": a small folder picker. It browses the drive's folders from the root
+// (breadcrumbs to go back up, a click to go into a folder) and moves or copies the entries into the
+// folder shown (a copy shares the stored bytes: nothing is uploaded again).
 
 const PICKER_PAGE = 200;
 
 export function MoveDialog({
   entries,
+  mode = "move",
   onClose,
   onMoved,
 }: {
   entries: ReadonlyArray<{ id: string; name: string; kind: "file" | "folder"; parentId: string | null }>;
+  mode?: "move" | "copy";
   onClose: () => void;
   onMoved: () => void;
 }) {
-  const move = api.file.move.useMutation();
+  const moveMutation = api.file.move.useMutation();
+  const copyMutation = api.file.copy.useMutation();
+  const move = mode === "copy" ? copyMutation : moveMutation;
   const [target, setTarget] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const path = api.file.path.useQuery({ id: target ?? "" }, { enabled: target !== null });
@@ -33,7 +38,8 @@ export function MoveDialog({
   const folders = items.filter((e) => e.kind === "folder");
   // Folders come first: once a page holds a file, there are no more folders to load.
   const moreFolders = listing.hasNextPage && items.every((e) => e.kind === "folder");
-  const alreadyThere = entries.every((e) => e.parentId === target);
+  // A copy into the same folder is fine (it gets "name (1)"); a move there does nothing.
+  const alreadyThere = mode === "move" && entries.every((e) => e.parentId === target);
   const trail = target === null ? [] : (path.data ?? []);
   const what = entries.length === 1 ? `“${entries[0]!.name}”` : `${entries.length} items`;
 
@@ -50,7 +56,7 @@ export function MoveDialog({
   }
 
   return (
-    <Dialog title={`Move ${what}`} onClose={onClose} testId="move-dialog">
+    <Dialog title={`${mode === "copy" ? "Copy" : "Move"} ${what}`} onClose={onClose} testId="move-dialog">
       <nav className="picker-crumbs" aria-label="Folder">
         <button type="button" className="link" onClick={() => setTarget(null)} disabled={target === null}>
           My drive
@@ -78,7 +84,7 @@ export function MoveDialog({
                 type="button"
                 className="picker-item"
                 disabled={moving.has(folder.id)}
-                title={moving.has(folder.id) ? "A folder cannot be moved into itself" : folder.name}
+                title={moving.has(folder.id) ? `A folder cannot be ${mode === "copy" ? "copied" : "moved"} into itself` : folder.name}
                 onClick={() => setTarget(folder.id)}
                 data-testid="move-folder"
               >
@@ -114,7 +120,7 @@ export function MoveDialog({
           title={alreadyThere ? "Already in this folder" : undefined}
           data-testid="move-here"
         >
-          {move.isPending ? "Moving…" : "Move here"}
+          {move.isPending ? (mode === "copy" ? "Copying…" : "Moving…") : mode === "copy" ? "Copy here" : "Move here"}
         </button>
       </div>
     </Dialog>

@@ -6,8 +6,7 @@ import { useState, type ReactNode } from "react";
 import { api, type RouterOutputs } from "~/trpc/react";
 import { formatBytes } from "./format";
 import { Icon, type IconName } from "./icons";
-import { useUploads } from "./upload-context";
-import { UploadPanel } from "./upload-panel";
+import { TransfersPanel } from "./upload-panel";
 
 // The frame of every signed-in page: top bar (brand, quota, user, sign out), the side
 // navigation (My drive, Shared links, Trash) and the upload panel, which stays on screen from
@@ -25,7 +24,6 @@ const NAV: Array<{ section: Section; href: string; label: string; icon: IconName
 export function AppShell({ me: initialMe, section, children }: { me: Me; section: Section; children: ReactNode }) {
   // The server rendered `me`; the query keeps the quota current after uploads and deletes.
   const me = api.user.me.useQuery(undefined, { initialData: initialMe }).data;
-  const uploads = useUploads();
   return (
     <div className="drive">
       <header className="topbar">
@@ -57,7 +55,7 @@ export function AppShell({ me: initialMe, section, children }: { me: Me; section
         </nav>
         <main className="drive-main">{children}</main>
       </div>
-      <UploadPanel uploader={uploads} />
+      <TransfersPanel />
     </div>
   );
 }

@@ -24,7 +24,7 @@ function purgeText(purgeAt: Date): string {
   return `Deleted in ${days} days`;
 }
 
-export function TrashView() {
+export function TrashView({ retentionDays }: { retentionDays: number }) {
   const utils = api.useUtils();
   const list = api.trash.list.useInfiniteQuery({ limit: 100 }, { getNextPageParam: (page) => page.nextCursor ?? undefined });
   const restore = api.trash.restore.useMutation();
@@ -73,7 +73,11 @@ export function TrashView() {
           </button>
         </div>
       </div>
-      <p className="page-note">Items in the trash are deleted forever 30 days after they were moved here.</p>
+      <p className="page-note" data-testid="trash-retention">
+        {retentionDays > 0
+          ? `Items in the trash are deleted forever ${retentionDays === 1 ? "1 day" : `${retentionDays} days`} after they were moved here.`
+          : "Items in the trash are deleted forever right after they are moved here."}
+      </p>
       {error && (
         <div className="notice error" role="alert" data-testid="trash-error">
           {error}

@@ -1,23 +1,40 @@
 "use client";
 
-import { createContext, useContext, useEffect, type ReactNode } from "react";
-import { activeStates, useUploader } from "./uploads";
+import { createContext, useContext, useEffect, useState, useSyncExternalStore, type ReactNode } from "react";
+import { api } from "~/trpc/react";
+import { createUploadClient } from "./transfers/client";
+import { createHashPool } from "./transfers/hash-pool";
+import { unfinishedStates } from "./transfers/store";
+import { Uploader } from "./transfers/uploader";
 
 // The page's uploads live above the pages (in the root layout), so moving between My drive,
 // Shared links and Trash does not cut them off; only leaving the site does, and that asks first.
 
-export type Uploads = ReturnType<typeof useUploader>;
+const UploaderContext = createContext<Uploader | null>(null);
 
-const UploadsContext = createContext<Uploads | null>(null);
-// `add` alone, which stays the same while the rows change on every progress event: the drive page
-// starts uploads through it without re-rendering its listing all through an upload.
-const AddUploadsContext = createContext<Uploads["add"] | null>(null);
+/** Hashing workers: one per spare core, at most two (reading the file is the other half of the work). */
+const hashWorkers = () => (typeof navigator === "undefined" ? 1 : Math.max(1, Math.min(2, (navigator.hardwareConcurrency || 2) - 1)));
 
 export function UploadsProvider({ children }: { children: ReactNode }) {
-  const uploads = useUploader();
+  const utils = api.useUtils();
+  const [uploader] = useState(() => {
+    const grants = new Map<string, string>();
+    return new Uploader({
+      client: createUploadClient(grants),
+      grants,
+      // The worker is created on first use, in the browser only.
+      hashPool: createHashPool(() => new Worker(new URL("./transfers/hash.worker.ts", import.meta.url), { type: "module" }), hashWorkers()),
+      onCommitted: () => {
+        void utils.file.list.invalidate();
+        void utils.user.me.invalidate();
+        void utils.upload.pending.invalidate();
+      },
+    });
+  });
 
-  // Closing the tab mid-upload loses the in-flight chunks (the session stays open to resume).
-  const busy = uploads.rows.some((r) => activeStates.has(r.state));
+  // Closing the tab mid-upload loses the chunks in flight (the sessions stay open to resume).
+  const version = useSyncExternalStore(uploader.store.subscribe, uploader.store.getVersion, () => 0);
+  const busy = version > 0 && uploader.store.all().some((r) => r.kind === "file" && unfinishedStates.has(r.state));
   useEffect(() => {
     if (!busy) return;
     const warn = (e: BeforeUnloadEvent) => e.preventDefault();
@@ -25,22 +42,19 @@ export function UploadsProvider({ children }: { children: ReactNode }) {
     return () => window.removeEventListener("beforeunload", warn);
   }, [busy]);
 
-  return (
-    <AddUploadsContext.Provider value={uploads.add}>
-      <UploadsContext.Provider value={uploads}>{children}</UploadsContext.Provider>
-    </AddUploadsContext.Provider>
-  );
+  return <UploaderContext.Provider value={uploader}>{children}</UploaderContext.Provider>;
 }
 
-export function useUploads(): Uploads {
-  const uploads = useContext(UploadsContext);
-  if (!uploads) throw new Error("useUploads() outside <UploadsProvider>");
-  return uploads;
+/** The page's uploader; stable for the life of the page (starting uploads does not re-render). */
+export function useUploader(): Uploader {
+  const uploader = useContext(UploaderContext);
+  if (!uploader) throw new Error("useUploader() outside <UploadsProvider>");
+  return uploader;
 }
 
-/** `useUploads().add`, for a component that starts uploads but does not show them. */
-export function useAddUploads(): Uploads["add"] {
-  const add = useContext(AddUploadsContext);
-  if (!add) throw new Error("useAddUploads() outside <UploadsProvider>");
-  return add;
+/** The uploader, re-rendering the caller whenever the transfers change (a few times a second at most). */
+export function useTransfers(): Uploader {
+  const uploader = useUploader();
+  useSyncExternalStore(uploader.store.subscribe, uploader.store.getVersion, () => 0);
+  return uploader;
 }

@@ -2,6 +2,7 @@ import type { Metadata } from "next";
 import { requireMe } from "~/app/_components/signed-in";
 import { AppShell } from "~/app/_components/shell";
 import { TrashView } from "~/app/_components/trash-view";
+import { env } from "~/env";
 
 export const metadata: Metadata = { title: "Trash" };
 export const dynamic = "force-dynamic";
@@ -10,7 +11,7 @@ export default async function TrashPage() {
   const me = await requireMe("/trash");
   return (
     <AppShell me={me} section="trash">
-      <TrashView />
+      <TrashView retentionDays={env.TRASH_RETENTION_DAYS} />
     </AppShell>
   );
 }

@@ -4,7 +4,12 @@ import { verifyAccessToken } from "./access-token";
 import { isFamilyRevokedForAccessToken, isFamilyRevokedInDb } from "./revocation";
 
 /** Who is making a request: resolved once per request from a bearer token or the session cookie. */
-export type Actor = { userId: string; username: string };
+export type Actor = {
+  userId: string;
+  username: string;
+  /** The sign-in (refresh-token family) the credentials belong to, when they came from one. */
+  familyId?: string;
+};
 
 export const SESSION_COOKIE_NAMES = ["__Secure-next-auth.session-token", "next-auth.session-token"] as const;
 
@@ -27,7 +32,7 @@ export async function actorFromAccessToken(token: string): Promise<Actor | null>
   const claims = verifyAccessToken(token);
   if (!claims) return null;
   if (await isFamilyRevokedForAccessToken(claims.fam)) return null;
-  return { userId: claims.sub, username: claims.name };
+  return { userId: claims.sub, username: claims.name, familyId: claims.fam };
 }
 
 /** Claims filestore puts in the next-auth JWT (see next-auth.ts). */
@@ -57,7 +62,7 @@ async function actorFromSessionCookie(value: string): Promise<Actor | null> {
   if (!claims) return null;
   // A browser session lives for days, longer than Redis remembers revocations: ask the database.
   if (await isFamilyRevokedInDb(claims.familyId)) return null;
-  return { userId: claims.sub, username: claims.username };
+  return { userId: claims.sub, username: claims.username, familyId: claims.familyId };
 }
 
 /**

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { resolveActor, type Actor } from "~/server/auth/actor";
+import { actorFromUploadGrant, UPLOAD_TOKEN_HEADER } from "~/server/auth/upload-grant";
 import { DomainError, errorTable } from "~/server/errors";
 import { clientAddress, stampRemoteAddress } from "./client-address";
 
@@ -70,6 +71,13 @@ export async function runRaw(handler: RawHandler, req: RawRequest, params: Recor
 /** The actor of a raw request, or UNAUTHORIZED. */
 export async function requireActor(req: RawRequest): Promise<Actor> {
   const actor = await resolveActor(req.headers);
+  if (!actor) throw new DomainError("UNAUTHORIZED", "Sign in first");
+  return actor;
+}
+
+/** The actor of a request about one upload: its credentials, else that upload's grant (X-Upload-Token). */
+export async function requireUploadActor(req: RawRequest, uploadId: string): Promise<Actor> {
+  const actor = (await resolveActor(req.headers)) ?? (await actorFromUploadGrant(req.headers.get(UPLOAD_TOKEN_HEADER), uploadId));
   if (!actor) throw new DomainError("UNAUTHORIZED", "Sign in first");
   return actor;
 }

@@ -29,6 +29,8 @@ export const jobSchemas = {
     prefix: storageKey.optional(),
     reason: z.string().max(64),
   }),
+  /** Make the listing thumbnail of an image's content (services/previews/thumbnails.ts). */
+  "thumbnail.create.v1": z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/) }),
 } as const;
 
 export type JobKind = keyof typeof jobSchemas;

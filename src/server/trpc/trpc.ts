@@ -9,6 +9,7 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { ZodError, z } from "zod";
 import { resolveActor, type Actor } from "~/server/auth/actor";
+import { actorFromUploadGrant, UPLOAD_TOKEN_HEADER } from "~/server/auth/upload-grant";
 import { DomainError, errorTable } from "~/server/errors";
 import { clientAddress } from "~/server/http/client-address";
 
@@ -83,4 +84,19 @@ export const publicProcedure = t.procedure.use(domainErrors);
 export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.actor) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in first" });
   return next({ ctx: { ...ctx, actor: ctx.actor } });
+});
+
+/**
+ * Procedures about one upload session (input `{ uploadId, ... }`): the caller's credentials, or
+ * failing those that upload's grant in `X-Upload-Token` (see auth/upload-grant.ts), so an upload
+ * finishes even when the sign-in expired while it ran.
+ */
+export const uploadProcedure = publicProcedure.use(async ({ ctx, getRawInput, next }) => {
+  let actor = ctx.actor;
+  if (!actor) {
+    const uploadId = ((await getRawInput()) as { uploadId?: unknown } | null)?.uploadId;
+    if (typeof uploadId === "string") actor = await actorFromUploadGrant(ctx.headers.get(UPLOAD_TOKEN_HEADER), uploadId);
+  }
+  if (!actor) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in first" });
+  return next({ ctx: { ...ctx, actor } });
 });

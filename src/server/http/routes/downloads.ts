@@ -18,15 +18,20 @@ export const fileContent: RawHandler = async (req, params) => {
   const target = hasSignature(req.url.searchParams)
     ? await signedFileTarget(id, req.url.searchParams)
     : await ownFileTarget((await requireActor(req)).userId, id);
-  return respondWithFile(req, target);
+  return respondWithFile(req, target, undefined, { inline: wantsInline(req.url.searchParams) });
 };
 
 export const sharedContent: RawHandler = async (req, params) => {
   const { target, onDelivery } = await shareDownload(params.token ?? "", req.url.searchParams.get("id"), {
     cookieHeader: req.headers.get("cookie"),
   });
-  return respondWithFile(req, target, onDelivery);
+  return respondWithFile(req, target, onDelivery, { inline: wantsInline(req.url.searchParams) });
 };
+
+/** `?inline=1`: shown in the browser when its type is safe (services/downloads/inline.ts decides). */
+function wantsInline(query: URLSearchParams): boolean {
+  return query.get("inline") === "1";
+}
 
 export const routes: RawRoute[] = [
   { methods: ["GET", "HEAD"], path: "/api/files/:id/content", handler: fileContent },

@@ -1,6 +1,6 @@
 import { putChunk } from "~/server/services/uploads/chunks";
 import { uploadForm } from "~/server/services/uploads/form";
-import { json, requireActor } from "../raw";
+import { json, requireActor, requireUploadActor } from "../raw";
 import type { RawRoute } from "../router";
 
 // Upload routes that carry file bytes. Served from node:http by the custom server and from the thin
@@ -20,7 +20,7 @@ export const routes: RawRoute[] = [
     methods: ["PUT"],
     path: "/api/uploads/:uploadId/chunks/:index",
     handler: async (req, params) => {
-      const actor = await requireActor(req);
+      const actor = await requireUploadActor(req, params.uploadId ?? "");
       const result = await putChunk(actor, params.uploadId ?? "", params.index ?? "", req);
       return json(200, result);
     },

@@ -6,6 +6,7 @@ import type { RawResponse } from "~/server/http/raw";
 import { blobStorage, currentLocation } from "~/server/services/blobs";
 import { StorageError, toDomainError } from "~/server/storage";
 import { ifRangeAllowsRange, noneMatchHits, notModifiedSince } from "./conditional";
+import { presentationFor, safeContentHeaders } from "./inline";
 
 // One file's bytes over HTTP, for every download route (own files, signed URLs, share links):
 // validators and 304, single ranges (206/416), Content-Disposition with the real name, and either a
@@ -47,6 +48,8 @@ export type DeliveryHook = (delivery: { counted: boolean }) => Promise<Record<st
 export interface RespondOptions {
   /** DOWNLOAD_MODE unless given (tests exercise both modes in one process). */
   mode?: "proxy" | "redirect";
+  /** The viewer asks to see the file (`?inline=1`); granted only for safe types (see inline.ts). */
+  inline?: boolean;
 }
 
 export async function respondWithFile(
@@ -62,12 +65,13 @@ export async function respondWithFile(
     "last-modified": lastModified.toUTCString(),
     "cache-control": "private, no-cache",
   };
+  const presentation = presentationFor(target.mime, options.inline ?? false);
   const headers: Record<string, string> = {
     ...validators,
     "accept-ranges": "bytes",
-    "content-type": target.mime || "application/octet-stream",
-    "content-disposition": contentDisposition(target.name),
-    "x-content-type-options": "nosniff",
+    "content-type": presentation.contentType,
+    "content-disposition": contentDisposition(target.name, presentation.disposition),
+    ...safeContentHeaders(presentation),
   };
 
   const ifNoneMatch = req.headers.get("if-none-match");
@@ -91,7 +95,8 @@ export async function respondWithFile(
   Object.assign(headers, (await onDelivery?.({ counted })) ?? {});
 
   const storage = blobStorage(target.driver);
-  if ((options.mode ?? env.DOWNLOAD_MODE) === "redirect" && storage.capabilities.presign) {
+  // Inline views are always proxied: the object store's response would lack the headers above.
+  if ((options.mode ?? env.DOWNLOAD_MODE) === "redirect" && presentation.disposition === "attachment" && storage.capabilities.presign) {
     const url = await storage
       .presignGet(target.storageKey, {
         expiresInSeconds: REDIRECT_TTL_SECONDS,

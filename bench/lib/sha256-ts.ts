@@ -1,3 +1,5 @@
+// The pure-TypeScript SHA-256 the upload page used (on its main thread) before the web drive moved to
+// hash-wasm in a Web Worker; kept as the baseline of bench/browser-hash.ts.
 // An incremental SHA-256 (FIPS 180-4) for the browser. crypto.subtle.digest is one-shot: it needs
 // the whole input in one buffer, which for a big file means holding it all in memory. This one
 // is fed a slice at a time, so a file of any size is hashed in constant memory.
