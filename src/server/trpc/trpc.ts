@@ -8,7 +8,7 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { ZodError, z } from "zod";
-import { resolveActor, type Actor } from "~/server/auth/actor";
+import { resolveSession, type Actor } from "~/server/auth/actor";
 import { DomainError, errorTable } from "~/server/errors";
 import { clientAddress } from "~/server/http/client-address";
 
@@ -16,6 +16,8 @@ import { clientAddress } from "~/server/http/client-address";
 
 export interface TrpcContext {
   actor: Actor | null;
+  /** The sign-in (refresh-token family) the credentials belong to; null when signed out. */
+  sessionFamilyId?: string | null;
   headers: Headers;
   /** Headers to add to the HTTP response (cookies set by a procedure). */
   resHeaders: Headers;
@@ -23,8 +25,11 @@ export interface TrpcContext {
 }
 
 export async function createTrpcContext(opts: { headers: Headers; resHeaders?: Headers }): Promise<TrpcContext> {
+  // Revoked, expired and disabled accounts' credentials resolve to no actor (see auth/actor.ts).
+  const session = await resolveSession(opts.headers);
   return {
-    actor: await resolveActor(opts.headers),
+    actor: session?.actor ?? null,
+    sessionFamilyId: session?.familyId ?? null,
     headers: opts.headers,
     resHeaders: opts.resHeaders ?? new Headers(),
     clientIp: clientAddress(opts.headers),
@@ -50,6 +55,8 @@ const t = initTRPC.context<TrpcContext>().create({
       data: {
         ...shape.data,
         ...(domain ? { httpStatus: domain.status, domainCode: domain.code, details: domain.details ?? null } : {}),
+        // API.md: why a refusal happened, e.g. UNAUTHORIZED with reason "otp_required"
+        ...(typeof domain?.details?.reason === "string" ? { reason: domain.details.reason } : {}),
         zodError: error.cause instanceof ZodError ? z.flattenError(error.cause) : null,
         zodIssues: error.cause instanceof ZodError ? error.cause.issues : null,
       },
