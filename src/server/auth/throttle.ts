@@ -50,6 +50,14 @@ export function tooManyRequests(retryAfterMs: number, message: string): DomainEr
   return new DomainError("TOO_MANY_REQUESTS", message, { details: { retryAfter } });
 }
 
+/**
+ * Throws at once while the connection is not up: a command would otherwise wait in ioredis's
+ * offline queue through reconnect attempts (seconds), and sign-in must stay fast without Redis.
+ */
+export function assertRedisReady(): void {
+  if (redis.status !== "ready") throw new Error(`Redis connection is ${redis.status}`);
+}
+
 function warn(what: string, e: unknown) {
   console.warn(`[auth] throttle ${what} skipped, Redis unavailable:`, e instanceof Error ? e.message : e);
 }
@@ -74,6 +82,7 @@ export async function assertSigninAllowed(attempt: SigninAttempt): Promise<void>
   const c = counters(attempt);
   let waitMs = 0;
   try {
+    assertRedisReady();
     const multi = redis.multi();
     const list = [c.pair, c.user, ...(c.address ? [c.address] : [])];
     for (const counter of list) multi.get(counter.key).pttl(counter.key);
@@ -101,6 +110,7 @@ export async function assertSigninAllowed(attempt: SigninAttempt): Promise<void>
 export async function recordSigninFailure(attempt: SigninAttempt): Promise<void> {
   const c = counters(attempt);
   try {
+    assertRedisReady();
     const multi = redis.multi();
     for (const counter of [c.pair, c.user, c.address]) {
       if (counter) multi.incr(counter.key).expire(counter.key, env.SIGNIN_WINDOW_SECONDS, "NX");
@@ -115,6 +125,7 @@ export async function recordSigninFailure(attempt: SigninAttempt): Promise<void>
 export async function recordSigninSuccess(attempt: SigninAttempt): Promise<void> {
   const address = addressOf(attempt);
   try {
+    assertRedisReady();
     const multi = redis.multi().del(keys.pair(attempt.username, address));
     if (isKnowable(address)) {
       const key = keys.known(attempt.username);
@@ -135,6 +146,7 @@ export async function recordSigninSuccess(attempt: SigninAttempt): Promise<void>
  */
 export async function clearUserFailures(username: string, clientIp: string): Promise<void> {
   try {
+    assertRedisReady();
     await redis.del(keys.user(username), keys.pair(username, clientIp || UNKNOWN_ADDRESS));
   } catch (e) {
     warn("clear", e);
@@ -156,6 +168,7 @@ export async function hitLimit(
   let count: number;
   let ttl: number;
   try {
+    assertRedisReady();
     const results = (await redis.multi().incr(key).expire(key, windowSeconds, "NX").pttl(key).exec()) ?? [];
     for (const [err] of results) if (err) throw err;
     count = Number(results[0]?.[1] ?? 0);

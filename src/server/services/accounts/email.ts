@@ -2,7 +2,7 @@ import { randomInt } from "node:crypto";
 import { z } from "zod";
 import type { Actor } from "~/server/auth/actor";
 import { keyedHash, keyedHashMatches } from "~/server/auth/keys";
-import { hitLimit, tooManyRequests } from "~/server/auth/throttle";
+import { assertRedisReady, hitLimit, tooManyRequests } from "~/server/auth/throttle";
 import { db, Prisma } from "~/server/db/client";
 import { DomainError } from "~/server/errors";
 import { sendMail, sendMailLater } from "~/server/mail/mailer";
@@ -50,6 +50,7 @@ export async function requestEmailCode(actor: Actor, email: string, now = new Da
 
   let spaced: string | null;
   try {
+    assertRedisReady();
     spaced = await redis.set(keys.spacing(actor.userId), "1", "EX", RESEND_SPACING_SECONDS, "NX");
   } catch (e) {
     throw redisDown(e);
@@ -94,6 +95,7 @@ return { redis.call('HGET', KEYS[1], 'email'), redis.call('HGET', KEYS[1], 'mac'
 export async function verifyEmail(actor: Actor, code: string, now = new Date()): Promise<{ email: string }> {
   let pending: [string, string, number] | null;
   try {
+    assertRedisReady();
     pending = (await redis.eval(TAKE_ATTEMPT, 1, keys.code(actor.userId))) as [string, string, number] | null;
   } catch (e) {
     throw redisDown(e);
