@@ -11,6 +11,8 @@ const nextConfig = {
     "amqplib",
     "ali-oss",
     "busboy",
+    "nodemailer",
+    "qrcode",
   ],
 };
 
