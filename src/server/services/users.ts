@@ -3,6 +3,7 @@ import { env } from "~/env";
 import type { Actor } from "~/server/auth/actor";
 import { hashPassword } from "~/server/auth/passwords";
 import { db, Prisma } from "~/server/db/client";
+import { runTransaction } from "~/server/db/transaction";
 import { DomainError } from "~/server/errors";
 import { claimInvite } from "./accounts/invites";
 import { effectiveRole, type Role } from "./accounts/roles";
@@ -57,15 +58,18 @@ export async function createUser(input: Credentials & { quotaBytes?: number }, o
   // Two sign-ups racing on an empty drive may both become admins; both are then the operator's.
   const role = (await hasNoAccounts()) ? "admin" : "user";
   try {
-    const user = await db.$transaction(async (tx) => {
-      const inviteId = opts.invite !== undefined ? await claimInvite(tx, opts.invite) : null;
-      const created = await tx.user.create({
-        data: { username, passwordHash, quotaBytes: BigInt(quotaBytes), role },
-        select: { id: true, username: true },
-      });
-      if (inviteId) await tx.invite.update({ where: { id: inviteId }, data: { usedById: created.id } });
-      return created;
-    });
+    const data = { username, passwordHash, quotaBytes: BigInt(quotaBytes), role } as const;
+    const select = { id: true, username: true } as const;
+    const invite = opts.invite;
+    const user =
+      invite === undefined
+        ? await db.user.create({ data, select })
+        : await runTransaction(async (tx) => {
+            const inviteId = await claimInvite(tx, invite);
+            const created = await tx.user.create({ data, select });
+            await tx.invite.update({ where: { id: inviteId }, data: { usedById: created.id } });
+            return created;
+          });
     return { userId: user.id, username: user.username };
   } catch (e) {
     if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002") {

@@ -1,5 +1,6 @@
 import type { Actor } from "~/server/auth/actor";
 import { revokeUserSessions } from "~/server/auth/revocation";
+import { runTransaction } from "~/server/db/transaction";
 import { db, Prisma } from "~/server/db/client";
 import { DomainError } from "~/server/errors";
 import { assertAdmin, effectiveRole, type Role } from "./roles";
@@ -113,7 +114,7 @@ export async function setDisabled(actor: Actor, input: { userId: string; disable
     throw new DomainError("BAD_REQUEST", "You cannot disable your own account", { details: { reason: "self" } });
   }
   if (!input.disabled) return updateUser(input.userId, { disabledAt: null });
-  const row = await db.$transaction(async (tx) => {
+  const row = await runTransaction(async (tx) => {
     const user = await tx.user.findUnique({ where: { id: input.userId }, select: { disabledAt: true } });
     if (!user) throw new DomainError("NOT_FOUND", "No such user");
     const updated = await tx.user.update({

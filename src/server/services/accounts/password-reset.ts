@@ -3,6 +3,7 @@ import { env } from "~/env";
 import { hashPassword } from "~/server/auth/passwords";
 import { revokeUserSessions } from "~/server/auth/revocation";
 import { clearUserFailures, hitLimit } from "~/server/auth/throttle";
+import { runTransaction } from "~/server/db/transaction";
 import { db } from "~/server/db/client";
 import { DomainError } from "~/server/errors";
 import { sendMailLater } from "~/server/mail/mailer";
@@ -55,7 +56,7 @@ async function deliverResetLink(input: ResetRequest, now = new Date()): Promise<
   }
   const token = randomBytes(TOKEN_BYTES).toString("base64url");
   const expiresAt = new Date(now.getTime() + env.PASSWORD_RESET_TTL_MINUTES * 60_000);
-  await db.$transaction(async (tx) => {
+  await runTransaction(async (tx) => {
     // only the newest link works
     await tx.passwordResetToken.updateMany({ where: { userId: user.id, usedAt: null }, data: { usedAt: now } });
     await tx.passwordResetToken.create({ data: { userId: user.id, tokenHash: hashToken(token), expiresAt, createdAt: now } });
@@ -83,7 +84,7 @@ export async function resetPassword(
   });
   if (!row || row.usedAt !== null || row.expiresAt <= now || row.user.disabledAt !== null) throw invalidLink();
   const passwordHash = await hashPassword(input.password);
-  await db.$transaction(async (tx) => {
+  await runTransaction(async (tx) => {
     const claimed = await tx.passwordResetToken.updateMany({
       where: { id: row.id, usedAt: null, expiresAt: { gt: now } },
       data: { usedAt: now },

@@ -2,6 +2,7 @@ import type { Actor } from "~/server/auth/actor";
 import { hashPassword, verifyPassword } from "~/server/auth/passwords";
 import { revokeUserSessions } from "~/server/auth/revocation";
 import { assertSigninAllowed, recordSigninFailure } from "~/server/auth/throttle";
+import { runTransaction } from "~/server/db/transaction";
 import { db } from "~/server/db/client";
 import { DomainError } from "~/server/errors";
 import { sendMailLater } from "~/server/mail/mailer";
@@ -45,7 +46,7 @@ export async function changePassword(
     throw new DomainError("BAD_REQUEST", "The new password is the same as the current one", { details: { field: "next" } });
   }
   const passwordHash = await hashPassword(input.next);
-  const user = await db.$transaction(async (tx) => {
+  const user = await runTransaction(async (tx) => {
     const updated = await tx.user.update({
       where: { id: actor.userId },
       data: { passwordHash },

@@ -3,6 +3,7 @@ import type { Actor } from "~/server/auth/actor";
 import { keyedHash } from "~/server/auth/keys";
 import { hitLimit } from "~/server/auth/throttle";
 import { checkTotp, newTotpSecret, openTotpSecret, totpEnrolment, TOTP_CODE } from "~/server/auth/totp";
+import { runTransaction } from "~/server/db/transaction";
 import { db, type Tx } from "~/server/db/client";
 import { DomainError } from "~/server/errors";
 import { confirmPassword } from "./passwords";
@@ -83,7 +84,7 @@ export async function enableTwoFactor(actor: Actor, code: string): Promise<{ rec
   if (step === null) {
     throw new DomainError("BAD_REQUEST", "That code is not right; check the time on your phone", { details: { reason: "otp_invalid" } });
   }
-  return db.$transaction(async (tx) => {
+  return runTransaction(async (tx) => {
     const on = await tx.user.updateMany({
       where: { id: actor.userId, totpEnabledAt: null, totpSecret: user.totpSecret },
       data: { totpEnabledAt: new Date(), totpLastStep: step },
@@ -95,7 +96,7 @@ export async function enableTwoFactor(actor: Actor, code: string): Promise<{ rec
 
 export async function disableTwoFactor(actor: Actor, password: string, clientIp: string): Promise<{ ok: true }> {
   await confirmPassword(actor, password, clientIp);
-  await db.$transaction(async (tx) => {
+  await runTransaction(async (tx) => {
     await tx.user.update({
       where: { id: actor.userId },
       data: { totpSecret: null, totpEnabledAt: null, totpLastStep: null },
@@ -109,7 +110,7 @@ export async function regenerateRecoveryCodes(actor: Actor, password: string, cl
   await confirmPassword(actor, password, clientIp);
   const user = await twoFactorRow(actor.userId);
   if (!user.totpEnabledAt) throw notOn();
-  return { recoveryCodes: await db.$transaction((tx) => replaceRecoveryCodes(tx, actor.userId)) };
+  return { recoveryCodes: await runTransaction((tx) => replaceRecoveryCodes(tx, actor.userId)) };
 }
 
 /** How many unused recovery codes the account has left. */
