@@ -281,6 +281,16 @@ describe("signout", () => {
 
 describe("sign-in throttling", () => {
   const max = env.SIGNIN_MAX_FAILURES;
+  // The wide limits are lowered here (they are read at every attempt): each failure costs an argon2
+  // verification, and 150 of them would only make the same point more slowly.
+  const limits = { SIGNIN_MAX_FAILURES_PER_USER: env.SIGNIN_MAX_FAILURES_PER_USER, SIGNIN_MAX_FAILURES_PER_ADDRESS: env.SIGNIN_MAX_FAILURES_PER_ADDRESS };
+  beforeAll(() => {
+    expect(limits).toEqual({ SIGNIN_MAX_FAILURES_PER_USER: 50, SIGNIN_MAX_FAILURES_PER_ADDRESS: 100 }); // the defaults
+    Object.assign(env, { SIGNIN_MAX_FAILURES_PER_USER: 12, SIGNIN_MAX_FAILURES_PER_ADDRESS: 15 });
+  });
+  afterAll(() => {
+    Object.assign(env, limits);
+  });
   const signinFrom = async (address: string, username: string, pw: string) =>
     (await anonymousCaller(fromAddress(address))).auth.signin({ username, password: pw });
 
