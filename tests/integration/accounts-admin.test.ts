@@ -59,6 +59,8 @@ describe("admin procedures are for admins only", () => {
       c.admin.createInvite(),
       c.admin.listInvites(),
       c.admin.revokeInvite({ id: "whatever" }),
+      c.admin.createResetLink({ userId: victim.actor.userId }),
+      c.admin.resetTwoFactor({ userId: victim.actor.userId }),
     ];
     for (const call of calls(someone.caller)) expect(await codeOf(call)).toBe("FORBIDDEN");
     for (const call of calls(await anonymousCaller())) expect(await codeOf(call)).toBe("UNAUTHORIZED");
@@ -136,6 +138,34 @@ describe("admin.listUsers and admin.setQuota", () => {
     expect(await codeOf(admin.caller.admin.setQuota({ userId: target.actor.userId, quotaBytes: -1 }))).toBe("BAD_REQUEST");
     expect(await codeOf(admin.caller.admin.setQuota({ userId: target.actor.userId, quotaBytes: 1.5 }))).toBe("BAD_REQUEST");
     expect(await codeOf(admin.caller.admin.setQuota({ userId: "no-such-user", quotaBytes: 1 }))).toBe("NOT_FOUND");
+  });
+});
+
+describe("helping a locked-out user", () => {
+  it("a reset link to hand over (no mail needed) and two-factor turned off", async () => {
+    const target = await user();
+    const link = await admin.caller.admin.createResetLink({ userId: target.actor.userId });
+    const token = new URL(link.url).searchParams.get("token")!;
+    expect(new URL(link.url).pathname).toBe("/reset-password");
+    const anonymous = await anonymousCaller(trustedAddressHeaders(newAddress()));
+    await anonymous.auth.resetPassword({ token, password: "handed over password" });
+    await anonymous.auth.signin({ username: target.username, password: "handed over password" });
+
+    // two-factor on, phone lost: the admin turns it off
+    const self = await (await anonymousCaller(trustedAddressHeaders(newAddress()))).auth.signin({
+      username: target.username,
+      password: "handed over password",
+    });
+    const caller = await callerFor(bearer(self.accessToken));
+    const setup = await caller.user.twoFactorSetup({ password: "handed over password" });
+    const { generate } = await import("otplib");
+    await caller.user.twoFactorEnable({ code: await generate({ secret: setup.secret }) });
+    const otpRequired = await rejection(anonymous.auth.signin({ username: target.username, password: "handed over password" }));
+    expect(otpRequired.cause?.details?.reason).toBe("otp_required");
+    expect(await admin.caller.admin.resetTwoFactor({ userId: target.actor.userId })).toMatchObject({ twoFactor: false });
+    await anonymous.auth.signin({ username: target.username, password: "handed over password" });
+    expect(await db.recoveryCode.count({ where: { userId: target.actor.userId } })).toBe(0);
+    expect(await codeOf(admin.caller.admin.createResetLink({ userId: "no-such-user" }))).toBe("NOT_FOUND");
   });
 });
 

@@ -69,6 +69,9 @@ export function AdminUsers({ selfId }: { selfId: string }) {
     { getNextPageParam: (page) => page.nextCursor ?? undefined },
   );
   const setDisabled = api.admin.setDisabled.useMutation();
+  const resetLink = api.admin.createResetLink.useMutation();
+  const resetTwoFactor = api.admin.resetTwoFactor.useMutation();
+  const [handOver, setHandOver] = useState<{ username: string; url: string } | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const rows = users.data?.pages.flatMap((p) => p.items) ?? [];
@@ -90,6 +93,26 @@ export function AdminUsers({ selfId }: { selfId: string }) {
     }
   }
 
+  async function linkFor(user: AdminUser) {
+    try {
+      const { url } = await resetLink.mutateAsync({ userId: user.id });
+      setHandOver({ username: user.username, url });
+      saved(null);
+    } catch (e) {
+      saved(null, accountError(e));
+    }
+  }
+
+  async function twoFactorOff(user: AdminUser) {
+    if (!window.confirm(`Turn off two-factor sign-in for ${user.username}? Their recovery codes stop working.`)) return;
+    try {
+      await resetTwoFactor.mutateAsync({ userId: user.id });
+      saved(`Two-factor sign-in is off for ${user.username}.`);
+    } catch (e) {
+      saved(null, accountError(e));
+    }
+  }
+
   return (
     <Section title="Accounts" testId="admin-users">
       <div className={styles.toolbar}>
@@ -105,6 +128,12 @@ export function AdminUsers({ selfId }: { selfId: string }) {
       {error && <Message kind="error" testId="admin-error">{error}</Message>}
       {message && <Message kind="success" testId="admin-done">{message}</Message>}
       {users.error && <Message kind="error">{accountError(users.error)}</Message>}
+      {handOver && (
+        <Message kind="success" testId="admin-reset-link">
+          Password-reset link for {handOver.username} (works once; give it to them yourself):{" "}
+          <code style={{ wordBreak: "break-all" }}>{handOver.url}</code>
+        </Message>
+      )}
       <div style={{ overflowX: "auto" }}>
         <table className={styles.table}>
           <thead>
@@ -137,11 +166,21 @@ export function AdminUsers({ selfId }: { selfId: string }) {
                   <Badge on={!user.disabled}>{user.disabled ? "disabled" : "active"}</Badge>
                 </td>
                 <td>
-                  {user.id !== selfId && (
-                    <button className="button secondary" type="button" disabled={setDisabled.isPending} onClick={() => void toggle(user)}>
-                      {user.disabled ? "Enable" : "Disable"}
+                  <div className={styles.actions} style={{ flexWrap: "nowrap" }}>
+                    {user.id !== selfId && (
+                      <button className="button secondary" type="button" disabled={setDisabled.isPending} onClick={() => void toggle(user)}>
+                        {user.disabled ? "Enable" : "Disable"}
+                      </button>
+                    )}
+                    <button className="link" type="button" onClick={() => void linkFor(user)} title="A password-reset link to hand over">
+                      reset link
                     </button>
-                  )}
+                    {user.twoFactor && (
+                      <button className="link" type="button" onClick={() => void twoFactorOff(user)}>
+                        2FA off
+                      </button>
+                    )}
+                  </div>
                 </td>
               </tr>
             ))}

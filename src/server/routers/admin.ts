@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { listUsers, setDisabled, setQuota } from "~/server/services/accounts/admin";
+import { createResetLink, listUsers, resetTwoFactor, setDisabled, setQuota } from "~/server/services/accounts/admin";
 import { createInvite, listInvites, revokeInvite } from "~/server/services/accounts/invites";
 import { createTRPCRouter, protectedProcedure } from "~/server/trpc/trpc";
 
@@ -27,6 +27,12 @@ export const adminRouter = createTRPCRouter({
   setDisabled: protectedProcedure
     .input(z.object({ userId: id, disabled: z.boolean() }))
     .mutation(({ ctx, input }) => setDisabled(ctx.actor, input)),
+
+  /** A password-reset link to hand to the user (for an account without a verified address). */
+  createResetLink: protectedProcedure.input(z.object({ userId: id })).mutation(({ ctx, input }) => createResetLink(ctx.actor, input)),
+
+  /** Two-factor off for a user who lost their phone and recovery codes. */
+  resetTwoFactor: protectedProcedure.input(z.object({ userId: id })).mutation(({ ctx, input }) => resetTwoFactor(ctx.actor, input)),
 
   createInvite: protectedProcedure
     .input(z.object({ expiresInDays: z.number().int().min(1).max(365).optional() }).optional())

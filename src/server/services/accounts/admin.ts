@@ -3,9 +3,13 @@ import { revokeUserSessions } from "~/server/auth/revocation";
 import { runTransaction } from "~/server/db/transaction";
 import { db, Prisma } from "~/server/db/client";
 import { DomainError } from "~/server/errors";
+import { issueResetLink } from "./password-reset";
 import { assertAdmin, effectiveRole, type Role } from "./roles";
+import { turnOffTwoFactor } from "./two-factor";
 
-// The admin's procedures: every account with its usage, a user's quota, disabling and re-enabling.
+// The admin's procedures: every account with its usage, a user's quota, disabling and re-enabling,
+// and help for a user locked out: a password-reset link to hand over (for an account without a
+// verified address) and turning off two-factor (a lost phone and lost recovery codes).
 // Each starts with assertAdmin (FORBIDDEN for anyone else). Disabling revokes every sign-in of the
 // user and marks the account; actor resolution refuses a disabled account's tokens and cookies at
 // once, sign-in refuses it, and its share links and signed download URLs stop serving.
@@ -125,5 +129,26 @@ export async function setDisabled(actor: Actor, input: { userId: string; disable
     await revokeUserSessions(input.userId, { now }, tx);
     return updated;
   });
+  return (await describe([row]))[0]!;
+}
+
+async function requireUser(userId: string): Promise<void> {
+  const user = await db.$primary().user.findUnique({ where: { id: userId }, select: { id: true } });
+  if (!user) throw new DomainError("NOT_FOUND", "No such user");
+}
+
+/** A reset link for the admin to hand to the user (older links stop working). Nothing is mailed. */
+export async function createResetLink(actor: Actor, input: { userId: string }): Promise<{ url: string; expiresAt: Date }> {
+  await assertAdmin(actor);
+  await requireUser(input.userId);
+  return issueResetLink(input.userId);
+}
+
+/** Turns off the user's two-factor sign-in and deletes their recovery codes. */
+export async function resetTwoFactor(actor: Actor, input: { userId: string }): Promise<AdminUser> {
+  await assertAdmin(actor);
+  await requireUser(input.userId);
+  await turnOffTwoFactor(input.userId);
+  const row = await db.$primary().user.findUniqueOrThrow({ where: { id: input.userId }, select: userSelect });
   return (await describe([row]))[0]!;
 }

@@ -54,16 +54,22 @@ async function deliverResetLink(input: ResetRequest, now = new Date()): Promise<
     }
     throw e;
   }
+  const { url } = await issueResetLink(user.id, now);
+  sendMailLater(passwordResetMail(user.email, user.username, url, env.PASSWORD_RESET_TTL_MINUTES), "password reset");
+}
+
+/** A new reset link for the account (the older ones stop working). Mailed, or handed out by an admin. */
+export async function issueResetLink(userId: string, now = new Date()): Promise<{ url: string; expiresAt: Date }> {
   const token = randomBytes(TOKEN_BYTES).toString("base64url");
   const expiresAt = new Date(now.getTime() + env.PASSWORD_RESET_TTL_MINUTES * 60_000);
   await runTransaction(async (tx) => {
     // only the newest link works
-    await tx.passwordResetToken.updateMany({ where: { userId: user.id, usedAt: null }, data: { usedAt: now } });
-    await tx.passwordResetToken.create({ data: { userId: user.id, tokenHash: hashToken(token), expiresAt, createdAt: now } });
+    await tx.passwordResetToken.updateMany({ where: { userId, usedAt: null }, data: { usedAt: now } });
+    await tx.passwordResetToken.create({ data: { userId, tokenHash: hashToken(token), expiresAt, createdAt: now } });
   });
   const link = new URL("/reset-password", env.NEXTAUTH_URL);
   link.searchParams.set("token", token);
-  sendMailLater(passwordResetMail(user.email, user.username, link.toString(), env.PASSWORD_RESET_TTL_MINUTES), "password reset");
+  return { url: link.toString(), expiresAt };
 }
 
 const invalidLink = () =>

@@ -96,14 +96,16 @@ export async function enableTwoFactor(actor: Actor, code: string): Promise<{ rec
 
 export async function disableTwoFactor(actor: Actor, password: string, clientIp: string): Promise<{ ok: true }> {
   await confirmPassword(actor, password, clientIp);
-  await runTransaction(async (tx) => {
-    await tx.user.update({
-      where: { id: actor.userId },
-      data: { totpSecret: null, totpEnabledAt: null, totpLastStep: null },
-    });
-    await tx.recoveryCode.deleteMany({ where: { userId: actor.userId } });
-  });
+  await turnOffTwoFactor(actor.userId);
   return { ok: true };
+}
+
+/** Two-factor off, recovery codes gone (the user's own choice, or an admin's for a lost phone). */
+export async function turnOffTwoFactor(userId: string): Promise<void> {
+  await runTransaction(async (tx) => {
+    await tx.user.update({ where: { id: userId }, data: { totpSecret: null, totpEnabledAt: null, totpLastStep: null } });
+    await tx.recoveryCode.deleteMany({ where: { userId } });
+  });
 }
 
 export async function regenerateRecoveryCodes(actor: Actor, password: string, clientIp: string): Promise<{ recoveryCodes: string[] }> {
