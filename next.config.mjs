@@ -12,6 +12,8 @@ const nextConfig = {
     "ali-oss",
     "busboy",
     "sharp",
+    "nodemailer",
+    "qrcode",
   ],
 };
 

@@ -34,13 +34,39 @@ const schema = z.object({
 
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(30).default(900),
   REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).default(30),
-  /** Failed sign-ins allowed per window, per username and per client address. */
-  SIGNIN_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
   SIGNIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
   /** Trust X-Forwarded-For for the client address (only behind a proxy you run). */
   TRUST_PROXY: bool.default(false),
 
   DEFAULT_QUOTA_BYTES: z.coerce.number().int().min(0).default(10 * 1024 ** 3),
+
+  // Accounts (issue 14): sign-up policy, throttles, the admin, mail. README "Accounts".
+  /** open: anyone signs up; invite: only with an admin's invitation; closed: nobody. */
+  SIGNUP_MODE: z.enum(["open", "invite", "closed"]).default("open"),
+  /** Sign-up attempts allowed per client address per SIGNUP_WINDOW_SECONDS. */
+  SIGNUP_MAX_PER_ADDRESS: z.coerce.number().int().min(1).default(10),
+  SIGNUP_WINDOW_SECONDS: z.coerce.number().int().min(1).default(3600),
+  /** Failed sign-ins per window for one username from one client address (a person mistyping). */
+  SIGNIN_MAX_FAILURES: z.coerce.number().int().min(1).default(5),
+  /** Failed sign-ins per window for one username from all addresses it never signed in from. */
+  SIGNIN_MAX_FAILURES_PER_USER: z.coerce.number().int().min(1).default(50),
+  /** Failed sign-ins per window from one client address, all usernames together (a NAT, an office). */
+  SIGNIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).default(100),
+  /** This account is an admin (besides the first account created). */
+  ADMIN_USERNAME: optional,
+  /** Lifetime of a password-reset link. */
+  PASSWORD_RESET_TTL_MINUTES: z.coerce.number().int().min(1).default(60),
+  /** Lifetime of a sign-up invitation (SIGNUP_MODE=invite). */
+  INVITE_TTL_DAYS: z.coerce.number().int().min(1).default(7),
+  /** SMTP server for mail; without it mail is written to the server log instead. */
+  SMTP_HOST: optional,
+  SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(587),
+  /** true: TLS from the first byte (port 465); false: STARTTLS when the server offers it. */
+  SMTP_SECURE: bool.default(false),
+  SMTP_USER: optional,
+  SMTP_PASSWORD: optional,
+  /** The From of every mail, e.g. `filestore <drive@example.com>` (default no-reply@<NEXTAUTH_URL host>). */
+  MAIL_FROM: optional,
 
   STORAGE_DRIVER: z.enum(["local", "s3", "oss"]).default("local"),
   STORAGE_LOCAL_DIR: z.string().default("./data/storage"),

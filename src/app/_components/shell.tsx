@@ -35,6 +35,9 @@ export function AppShell({ me: initialMe, section, children }: { me: Me; section
           <span className="user" data-testid="username">
             {me.username}
           </span>
+          {/* accounts (issue 14): settings, and the admin page for admins */}
+          <Link href="/account">Account</Link>
+          {me.role === "admin" && <Link href="/admin">Admin</Link>}
           <SignOutButton />
         </div>
       </header>

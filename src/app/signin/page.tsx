@@ -28,7 +28,11 @@ export default async function SignInPage({ searchParams }: { searchParams: Searc
   return (
     <main className="auth-page">
       <div className="auth-brand">filestore</div>
-      <SignInForm next={next} initialError={first(params.error)} />
+      <SignInForm
+        next={next}
+        initialError={first(params.error)}
+        notice={first(params.reset) === "done" ? "Your password was changed. Sign in with the new one." : undefined}
+      />
     </main>
   );
 }

@@ -1,7 +1,7 @@
 import { decode } from "next-auth/jwt";
 import { authSecret } from "~/env";
 import { verifyAccessToken } from "./access-token";
-import { isFamilyRevokedForAccessToken, isFamilyRevokedInDb } from "./revocation";
+import { activeSession } from "./revocation";
 
 /** Who is making a request: resolved once per request from a bearer token or the session cookie. */
 export type Actor = {
@@ -11,6 +11,12 @@ export type Actor = {
   familyId?: string;
 };
 
+/** The actor and the sign-in (refresh-token family) a request's credentials belong to. */
+export interface RequestSession {
+  actor: Actor;
+  familyId: string;
+}
+
 export const SESSION_COOKIE_NAMES = ["__Secure-next-auth.session-token", "next-auth.session-token"] as const;
 
 /**
@@ -19,20 +25,30 @@ export const SESSION_COOKIE_NAMES = ["__Secure-next-auth.session-token", "next-a
  * 401); a request that sends a bearer token is judged by that token alone.
  */
 export async function resolveActor(headers: Headers): Promise<Actor | null> {
+  return (await resolveSession(headers))?.actor ?? null;
+}
+
+/** resolveActor, with the sign-in the credentials belong to (password change keeps that one). */
+export async function resolveSession(headers: Headers): Promise<RequestSession | null> {
   const authorization = headers.get("authorization");
   if (authorization !== null) {
     const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization);
-    return match ? actorFromAccessToken(match[1]!) : null;
+    return match ? sessionFromAccessToken(match[1]!) : null;
   }
   const cookie = sessionCookie(headers.get("cookie"));
-  return cookie ? actorFromSessionCookie(cookie) : null;
+  return cookie ? sessionFromCookie(cookie) : null;
 }
 
 export async function actorFromAccessToken(token: string): Promise<Actor | null> {
+  return (await sessionFromAccessToken(token))?.actor ?? null;
+}
+
+async function sessionFromAccessToken(token: string): Promise<RequestSession | null> {
   const claims = verifyAccessToken(token);
   if (!claims) return null;
-  if (await isFamilyRevokedForAccessToken(claims.fam)) return null;
-  return { userId: claims.sub, username: claims.name, familyId: claims.fam };
+  // Revoked, disabled or deleted since the token was signed: the database says so at once.
+  const actor = await activeSession(claims.fam, claims.sub);
+  return actor ? { actor: { ...actor, familyId: claims.fam }, familyId: claims.fam } : null;
 }
 
 /** Claims filestore puts in the next-auth JWT (see next-auth.ts). */
@@ -50,7 +66,7 @@ export function sessionClaims(token: Record<string, unknown> | null): SessionCla
   return { sub, username, familyId };
 }
 
-async function actorFromSessionCookie(value: string): Promise<Actor | null> {
+async function sessionFromCookie(value: string): Promise<RequestSession | null> {
   let token: Record<string, unknown> | null;
   try {
     // jose checks the A256GCM tag and `exp`: a forged, tampered or expired cookie throws.
@@ -60,9 +76,8 @@ async function actorFromSessionCookie(value: string): Promise<Actor | null> {
   }
   const claims = sessionClaims(token);
   if (!claims) return null;
-  // A browser session lives for days, longer than Redis remembers revocations: ask the database.
-  if (await isFamilyRevokedInDb(claims.familyId)) return null;
-  return { userId: claims.sub, username: claims.username, familyId: claims.familyId };
+  const actor = await activeSession(claims.familyId, claims.sub);
+  return actor ? { actor: { ...actor, familyId: claims.familyId }, familyId: claims.familyId } : null;
 }
 
 /**

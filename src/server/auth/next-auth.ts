@@ -4,9 +4,9 @@ import { authSecret, env } from "~/env";
 import { DomainError } from "~/server/errors";
 import { clientAddress } from "~/server/http/client-address";
 import { sessionClaims } from "./actor";
-import { isFamilyRevokedInDb } from "./revocation";
+import { activeSession } from "./revocation";
 import { endSession, startBrowserSession } from "./sessions";
-import { authenticate } from "./signin";
+import { authenticate, SIGNIN_REASON } from "./signin";
 
 // next-auth (v4) for the browser: the credentials provider runs the same authenticate() as
 // `auth.signin` (same throttles), sessions are JWT cookies carrying the user id, the username and
@@ -32,9 +32,22 @@ declare module "next-auth/jwt" {
 
 /**
  * Error strings the sign-in page receives from `signIn("credentials", { redirect: false })`.
- * A throttled sign-in is `THROTTLED:<seconds>`.
+ * A throttled sign-in is `THROTTLED:<seconds>`; after the right password, `OTP_REQUIRED` asks for
+ * the two-factor code, `OTP_INVALID` says it was wrong, `ACCOUNT_DISABLED` that the account is off.
  */
-export const SIGNIN_ERROR = { wrongCredentials: "CredentialsSignin", throttledPrefix: "THROTTLED:" } as const;
+export const SIGNIN_ERROR = {
+  wrongCredentials: "CredentialsSignin",
+  throttledPrefix: "THROTTLED:",
+  otpRequired: "OTP_REQUIRED",
+  otpInvalid: "OTP_INVALID",
+  disabled: "ACCOUNT_DISABLED",
+} as const;
+
+const REASON_ERRORS: Record<string, string> = {
+  [SIGNIN_REASON.otpRequired]: SIGNIN_ERROR.otpRequired,
+  [SIGNIN_REASON.otpInvalid]: SIGNIN_ERROR.otpInvalid,
+  [SIGNIN_REASON.disabled]: SIGNIN_ERROR.disabled,
+};
 
 const REVOKED = "session revoked";
 
@@ -58,17 +71,23 @@ function buildOptions(): NextAuthOptions {
         credentials: {
           username: { label: "Username", type: "text" },
           password: { label: "Password", type: "password" },
+          otp: { label: "Two-factor code", type: "text" },
         },
         async authorize(credentials, req) {
           const username = typeof credentials?.username === "string" ? credentials.username : "";
           const password = typeof credentials?.password === "string" ? credentials.password : "";
+          const otp = typeof credentials?.otp === "string" ? credentials.otp : "";
           const clientIp = clientAddress(headersFrom(req?.headers as Record<string, unknown> | undefined));
           try {
-            const actor = await authenticate({ username, password }, { clientIp });
+            const actor = await authenticate({ username, password, otp }, { clientIp });
             const { familyId } = await startBrowserSession(actor);
             return { id: actor.userId, name: actor.username, username: actor.username, familyId };
           } catch (e) {
-            if (e instanceof DomainError && e.code === "UNAUTHORIZED") return null;
+            if (e instanceof DomainError && e.code === "UNAUTHORIZED") {
+              const reason = e.details?.reason;
+              if (typeof reason === "string" && REASON_ERRORS[reason]) throw new Error(REASON_ERRORS[reason]);
+              return null;
+            }
             if (e instanceof DomainError && e.code === "TOO_MANY_REQUESTS") {
               throw new Error(`${SIGNIN_ERROR.throttledPrefix}${String(e.details?.retryAfter ?? "")}`);
             }
@@ -82,9 +101,9 @@ function buildOptions(): NextAuthOptions {
         if (user) {
           return { sub: user.id, name: user.username, username: user.username, familyId: user.familyId };
         }
-        // Every session read re-checks the sign-in: signed out elsewhere (or revoked) ends it here.
+        // Every session read re-checks the sign-in: signed out elsewhere, revoked or disabled ends it here.
         const claims = sessionClaims(token);
-        if (!claims || (await isFamilyRevokedInDb(claims.familyId))) throw new Error(REVOKED);
+        if (!claims || !(await activeSession(claims.familyId, claims.sub))) throw new Error(REVOKED);
         return token;
       },
       session({ session, token }) {

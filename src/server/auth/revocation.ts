@@ -1,52 +1,56 @@
-import { env } from "~/env";
-import { db } from "~/server/db/client";
-import { redis } from "~/server/redis/client";
+import { db, type Tx } from "~/server/db/client";
+import type { Actor } from "./actor";
 
-// A revoked sign-in (refresh-token family) must stop its access tokens at once, not when they
-// expire. The database is the truth (RefreshTokenFamily.revokedAt); Redis holds a marker per
-// revoked family for as long as an access token of it can live, so checking a bearer token costs
-// one EXISTS and no query. When Redis cannot answer, the database does: never "allow" blindly.
+// Whether a sign-in (a refresh-token family) may still act. MariaDB is the only truth, and it is
+// asked on every request: an access token or session cookie works while its family is not revoked
+// and its user exists and is not disabled. Revocation used to be a Redis marker, so a Redis flush
+// (or a restart without persistence) brought signed-out access tokens back until they expired; a
+// primary-key lookup per request costs well under a millisecond and cannot forget.
 
-const revokedKey = (familyId: string) => `auth:revoked-family:${familyId}`;
-
-/** Marks families revoked in the database, then in Redis. Returns the ids newly revoked. */
+/** Marks families revoked (sign-out, reuse detection, password change...). Idempotent. */
 export async function revokeFamilies(familyIds: string[], now = new Date()): Promise<void> {
   if (familyIds.length === 0) return;
   await db.refreshTokenFamily.updateMany({
     where: { id: { in: familyIds }, revokedAt: null },
     data: { revokedAt: now },
   });
-  await markRevokedInRedis(familyIds);
 }
 
-async function markRevokedInRedis(familyIds: string[]): Promise<void> {
-  try {
-    const pipeline = redis.pipeline();
-    for (const id of familyIds) pipeline.set(revokedKey(id), "1", "EX", env.ACCESS_TOKEN_TTL_SECONDS + 60);
-    const results = await pipeline.exec();
-    const failed = results?.find(([err]) => err);
-    if (failed) throw failed[0];
-  } catch (e) {
-    // The revocation is durable in the database; while the marker is missing, access tokens are
-    // only checked against Redis, so say so loudly.
-    console.error("[auth] could not mark revoked families in Redis", familyIds, e);
-  }
-}
-
-/** For bearer access tokens (which live at most ACCESS_TOKEN_TTL_SECONDS). */
-export async function isFamilyRevokedForAccessToken(familyId: string): Promise<boolean> {
-  try {
-    return (await redis.exists(revokedKey(familyId))) === 1;
-  } catch {
-    return isFamilyRevokedInDb(familyId);
-  }
-}
-
-/** The database's answer: revoked, or gone (user deleted, family never existed). */
-export async function isFamilyRevokedInDb(familyId: string): Promise<boolean> {
-  const family = await db.$primary().refreshTokenFamily.findUnique({
-    where: { id: familyId },
-    select: { revokedAt: true },
+/** Revokes every sign-in of a user, except `keepFamilyId` (the caller's own) when given. */
+export async function revokeUserSessions(
+  userId: string,
+  opts: { keepFamilyId?: string | null; now?: Date } = {},
+  client: Tx | typeof db = db,
+): Promise<void> {
+  await client.refreshTokenFamily.updateMany({
+    where: {
+      userId,
+      revokedAt: null,
+      ...(opts.keepFamilyId ? { id: { not: opts.keepFamilyId } } : {}),
+    },
+    data: { revokedAt: opts.now ?? new Date() },
   });
-  return !family || family.revokedAt !== null;
+}
+
+interface SessionRow {
+  userId: string;
+  username: string;
+  revokedAt: Date | null;
+  disabledAt: Date | null;
+}
+
+/**
+ * The actor of a live sign-in: the family exists and is not revoked, and its user exists and is
+ * not disabled; null otherwise. One query on the primary (a replica could lag behind a sign-out).
+ * `userId`, when given, must be the family's owner (the token's subject).
+ */
+export async function activeSession(familyId: string, userId?: string): Promise<Actor | null> {
+  const rows = await db.$queryRaw<SessionRow[]>`
+    SELECT u.id AS userId, u.username, f.revokedAt, u.disabledAt
+    FROM RefreshTokenFamily f JOIN User u ON u.id = f.userId
+    WHERE f.id = ${familyId}`;
+  const row = rows[0];
+  if (!row || row.revokedAt !== null || row.disabledAt !== null) return null;
+  if (userId !== undefined && row.userId !== userId) return null;
+  return { userId: row.userId, username: row.username };
 }

@@ -69,10 +69,12 @@ export async function refreshSession(refreshToken: string, now = new Date()): Pr
       id: true,
       retiredAt: true,
       expiresAt: true,
-      family: { select: { id: true, revokedAt: true, user: { select: { id: true, username: true } } } },
+      family: {
+        select: { id: true, revokedAt: true, user: { select: { id: true, username: true, disabledAt: true } } },
+      },
     },
   });
-  if (!presented || presented.family.revokedAt) throw invalidRefreshToken();
+  if (!presented || presented.family.revokedAt || presented.family.user.disabledAt) throw invalidRefreshToken();
   const { family } = presented;
   if (presented.retiredAt) {
     await revokeFamilies([family.id], now);

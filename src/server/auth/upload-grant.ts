@@ -2,7 +2,7 @@ import { createHmac, hkdfSync } from "node:crypto";
 import { authSecret, env } from "~/env";
 import type { Actor } from "./actor";
 import { macMatches } from "./mac";
-import { isFamilyRevokedInDb } from "./revocation";
+import { activeSession } from "./revocation";
 
 // Upload grants: a credential scoped to ONE upload session, handed out by upload.init, so an upload
 // outlives the sign-in that started it (a browser session cookie that expires or is cleared while a
@@ -60,7 +60,7 @@ export async function actorFromUploadGrant(token: string | null, uploadId: strin
   const { u, sub, name, fam, exp } = claims;
   if (u !== uploadId || typeof sub !== "string" || typeof name !== "string" || typeof fam !== "string" || typeof exp !== "number") return null;
   if (exp <= now.getTime() / 1000) return null;
-  // Grants outlive Redis' revocation markers (they are sized for access tokens): ask the database.
-  if (await isFamilyRevokedInDb(fam)) return null;
-  return { userId: sub, username: name, familyId: fam };
+  // Revoked, disabled or deleted since the grant was signed: the database says so at once.
+  const actor = await activeSession(fam, sub);
+  return actor ? { ...actor, familyId: fam } : null;
 }

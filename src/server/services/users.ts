@@ -3,10 +3,14 @@ import { env } from "~/env";
 import type { Actor } from "~/server/auth/actor";
 import { hashPassword } from "~/server/auth/passwords";
 import { db, Prisma } from "~/server/db/client";
+import { runTransaction } from "~/server/db/transaction";
 import { DomainError } from "~/server/errors";
+import { claimInvite } from "./accounts/invites";
+import { effectiveRole, type Role } from "./accounts/roles";
 
 // Accounts: creating users and reading their profile. Sign-in, tokens and throttling live in
-// src/server/auth; this file knows nothing about sessions.
+// src/server/auth; this file knows nothing about sessions. Email, passwords, two-factor and the
+// admin's procedures are in ./accounts.
 
 export const usernameSchema = z
   .string()
@@ -27,22 +31,45 @@ export interface UserProfile {
   username: string;
   quotaBytes: number;
   usedBytes: number;
+  /** the verified address, or null */
+  email: string | null;
+  emailVerified: boolean;
+  /** two-factor sign-in (TOTP) is on */
+  twoFactor: boolean;
+  role: Role;
+}
+
+/** Whether the database holds no account yet (the first one becomes the admin). */
+export async function hasNoAccounts(): Promise<boolean> {
+  return (await db.$primary().user.findFirst({ select: { id: true } })) === null;
 }
 
 /**
  * Creates an account. CONFLICT when the username is taken (usernames compare case-insensitively:
- * the column's collation makes "Alice" and "alice" the same account).
+ * the column's collation makes "Alice" and "alice" the same account). The first account of the
+ * drive is its admin. With `invite`, the invitation is used up in the same transaction (FORBIDDEN
+ * when it is not valid; a failed sign-up leaves it unused).
  */
-export async function createUser(input: Credentials & { quotaBytes?: number }): Promise<Actor> {
+export async function createUser(input: Credentials & { quotaBytes?: number }, opts: { invite?: string } = {}): Promise<Actor> {
   const { username, password } = credentialsSchema.parse(input);
   const quotaBytes = input.quotaBytes ?? env.DEFAULT_QUOTA_BYTES;
   if (!Number.isSafeInteger(quotaBytes) || quotaBytes < 0) throw new RangeError(`bad quota ${quotaBytes}`);
   const passwordHash = await hashPassword(password);
+  // Two sign-ups racing on an empty drive may both become admins; both are then the operator's.
+  const role = (await hasNoAccounts()) ? "admin" : "user";
   try {
-    const user = await db.user.create({
-      data: { username, passwordHash, quotaBytes: BigInt(quotaBytes) },
-      select: { id: true, username: true },
-    });
+    const data = { username, passwordHash, quotaBytes: BigInt(quotaBytes), role } as const;
+    const select = { id: true, username: true } as const;
+    const invite = opts.invite;
+    const user =
+      invite === undefined
+        ? await db.user.create({ data, select })
+        : await runTransaction(async (tx) => {
+            const inviteId = await claimInvite(tx, invite);
+            const created = await tx.user.create({ data, select });
+            await tx.invite.update({ where: { id: inviteId }, data: { usedById: created.id } });
+            return created;
+          });
     return { userId: user.id, username: user.username };
   } catch (e) {
     if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002") {
@@ -52,13 +79,19 @@ export async function createUser(input: Credentials & { quotaBytes?: number }): 
   }
 }
 
-/** The account's id, canonical username and password hash, for sign-in; null when there is none. */
-export async function findUserForSignin(
-  username: string,
-): Promise<{ id: string; username: string; passwordHash: string } | null> {
+export interface SigninUser {
+  id: string;
+  username: string;
+  passwordHash: string;
+  disabledAt: Date | null;
+  totpEnabledAt: Date | null;
+}
+
+/** What sign-in needs of an account; null when there is none. */
+export async function findUserForSignin(username: string): Promise<SigninUser | null> {
   return db.$primary().user.findUnique({
     where: { username },
-    select: { id: true, username: true, passwordHash: true },
+    select: { id: true, username: true, passwordHash: true, disabledAt: true, totpEnabledAt: true },
   });
 }
 
@@ -66,7 +99,16 @@ export async function findUserForSignin(
 export async function getProfile(actor: Actor): Promise<UserProfile> {
   const user = await db.$primary().user.findUnique({
     where: { id: actor.userId },
-    select: { id: true, username: true, quotaBytes: true, usedBytes: true },
+    select: {
+      id: true,
+      username: true,
+      quotaBytes: true,
+      usedBytes: true,
+      role: true,
+      email: true,
+      emailVerifiedAt: true,
+      totpEnabledAt: true,
+    },
   });
   if (!user) throw new DomainError("UNAUTHORIZED", "This account no longer exists");
   return {
@@ -74,5 +116,9 @@ export async function getProfile(actor: Actor): Promise<UserProfile> {
     username: user.username,
     quotaBytes: Number(user.quotaBytes),
     usedBytes: Number(user.usedBytes),
+    email: user.email,
+    emailVerified: user.email !== null && user.emailVerifiedAt !== null,
+    twoFactor: user.totpEnabledAt !== null,
+    role: effectiveRole(user),
   };
 }

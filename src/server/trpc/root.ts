@@ -1,3 +1,4 @@
+import { adminRouter } from "~/server/routers/admin";
 import { authRouter } from "~/server/routers/auth";
 import { fileRouter } from "~/server/routers/file";
 import { shareRouter } from "~/server/routers/share";
@@ -13,6 +14,7 @@ export const appRouter = createTRPCRouter({
   trash: trashRouter,
   upload: uploadRouter,
   share: shareRouter,
+  admin: adminRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -8,7 +8,7 @@
 import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { ZodError, z } from "zod";
-import { resolveActor, type Actor } from "~/server/auth/actor";
+import { resolveSession, type Actor } from "~/server/auth/actor";
 import { actorFromUploadGrant, UPLOAD_TOKEN_HEADER } from "~/server/auth/upload-grant";
 import { DomainError, errorTable } from "~/server/errors";
 import { clientAddress } from "~/server/http/client-address";
@@ -17,6 +17,8 @@ import { clientAddress } from "~/server/http/client-address";
 
 export interface TrpcContext {
   actor: Actor | null;
+  /** The sign-in (refresh-token family) the credentials belong to; null when signed out. */
+  sessionFamilyId?: string | null;
   headers: Headers;
   /** Headers to add to the HTTP response (cookies set by a procedure). */
   resHeaders: Headers;
@@ -24,8 +26,11 @@ export interface TrpcContext {
 }
 
 export async function createTrpcContext(opts: { headers: Headers; resHeaders?: Headers }): Promise<TrpcContext> {
+  // Revoked, expired and disabled accounts' credentials resolve to no actor (see auth/actor.ts).
+  const session = await resolveSession(opts.headers);
   return {
-    actor: await resolveActor(opts.headers),
+    actor: session?.actor ?? null,
+    sessionFamilyId: session?.familyId ?? null,
     headers: opts.headers,
     resHeaders: opts.resHeaders ?? new Headers(),
     clientIp: clientAddress(opts.headers),
@@ -51,6 +56,8 @@ const t = initTRPC.context<TrpcContext>().create({
       data: {
         ...shape.data,
         ...(domain ? { httpStatus: domain.status, domainCode: domain.code, details: domain.details ?? null } : {}),
+        // API.md: why a refusal happened, e.g. UNAUTHORIZED with reason "otp_required"
+        ...(typeof domain?.details?.reason === "string" ? { reason: domain.details.reason } : {}),
         zodError: error.cause instanceof ZodError ? z.flattenError(error.cause) : null,
         zodIssues: error.cause instanceof ZodError ? error.cause.issues : null,
       },

@@ -1,6 +1,7 @@
 import { db } from "~/server/db/client";
 import { DomainError } from "~/server/errors";
 import { hasSignature, readExpiry, signatureMatches } from "~/server/http/signed-url";
+import { isAccountDisabled } from "~/server/services/accounts/status";
 import { notFound } from "~/server/services/files/tree";
 import type { DownloadTarget } from "./respond";
 
@@ -74,5 +75,7 @@ export async function signedFileTarget(id: string, query: URLSearchParams, now =
   if (expires === "invalid") throw invalid();
   const row = await liveFileRow(id);
   if (!row || row.sha256 === null || !signatureMatches(query, { entryId: row.id, sha256: row.sha256 }, expires)) throw invalid();
+  // the links of a disabled account stop with its tokens
+  if (await isAccountDisabled(row.ownerId)) throw invalid();
   return toTarget(row);
 }

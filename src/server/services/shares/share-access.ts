@@ -8,8 +8,8 @@ import type { EntryRow } from "~/server/services/files/entry-rows";
 import type { Tx } from "~/server/services/files/tree-tx";
 import { hasUnlockCookie, unlockCookie } from "./cookies";
 
-// Opening a share link: the token must name a share that is not revoked, not expired and whose
-// entry is live (NOT_FOUND otherwise: a dead link says nothing about why). A password-protected
+// Opening a share link: the token must name a share that is not revoked, not expired, whose owner
+// is not disabled and whose entry is live (NOT_FOUND otherwise: a dead link says nothing about why). A password-protected
 // share needs the password or the unlock cookie a correct password set (FORBIDDEN otherwise).
 // Everything a link exposes is its entry's subtree: ids inside it are checked with one recursive
 // CTE from the requested entry up to the share's entry.
@@ -35,9 +35,10 @@ export async function findLiveShare(token: string, now = new Date()): Promise<Op
   if (!/^[A-Za-z0-9_-]{20,64}$/.test(token)) throw dead();
   const share = await db.$primary().share.findUnique({
     where: { token },
-    include: { owner: { select: { username: true } } },
+    include: { owner: { select: { username: true, disabledAt: true } } },
   });
-  if (!share || share.revokedAt !== null) throw dead();
+  // A disabled owner's links stop serving, like revoked ones (and come back if re-enabled).
+  if (!share || share.revokedAt !== null || share.owner.disabledAt !== null) throw dead();
   if (share.expiresAt !== null && share.expiresAt <= now) throw dead();
   // Live means not in the trash, on its own or inside a trashed folder (both set trashedAt).
   const root = await requireLiveEntry(db, share.ownerId, share.entryId).catch((e: unknown) => {
