@@ -46,8 +46,12 @@ const schema = z.object({
   STORAGE_LOCAL_DIR: z.string().default("./data/storage"),
   /** Key prefix inside the bucket (or directory) for everything the drive stores. */
   STORAGE_PREFIX: z.string().default(""),
-  /** How downloads from s3/oss are served: proxy through the drive, or 302 to a presigned URL. */
-  DOWNLOAD_MODE: z.enum(["proxy", "redirect"]).default("proxy"),
+  /**
+   * How downloads are served: `proxy` streams through the drive; `redirect` answers s3/oss blobs with
+   * a 302 to a presigned URL; `accel` lets nginx send local-disk blobs (X-Accel-Redirect, see
+   * DOWNLOAD_ACCEL_PREFIX) after the drive has authorised the request and set the headers.
+   */
+  DOWNLOAD_MODE: z.enum(["proxy", "redirect", "accel"]).default("proxy"),
 
   S3_ENDPOINT: optional,
   S3_REGION: z.string().default("us-east-1"),
@@ -71,7 +75,38 @@ const schema = z.object({
   UPLOAD_DEFAULT_CHUNK_BYTES: z.coerce.number().int().min(1024 * 1024).default(8 * 1024 * 1024),
   UPLOAD_SESSION_TTL_HOURS: z.coerce.number().min(0.001).default(24),
   TRASH_RETENTION_DAYS: z.coerce.number().min(0).default(30),
+
+  // --- Operations: logs, metrics, shutdown, per-user limits, nginx downloads (issue 12) ---------
+  /** pino level: fatal, error, warn, info, debug, trace or silent. */
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** `json` (one object per line) or `pretty` (for people); unset: pretty in development, json otherwise. */
+  LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
+  /** When set, GET /api/metrics (and the worker's metrics port) require `Authorization: Bearer <token>`. */
+  METRICS_TOKEN: optional,
+  /** The worker serves Prometheus metrics on this port (0 or unset: no metrics server). */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  /** SIGTERM: readiness answers 503 for this long before the listener closes (balancers notice). */
+  SHUTDOWN_DRAIN_SECONDS: z.coerce.number().min(0).default(3),
+  /** SIGTERM: requests in flight get this long to finish before their connections are cut. */
+  SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(0).default(30),
+  /** DOWNLOAD_MODE=accel: the internal nginx location that aliases STORAGE_LOCAL_DIR. */
+  DOWNLOAD_ACCEL_PREFIX: z
+    .string()
+    .regex(/^\/([^/?#]+\/)+$/, "an absolute path that ends with a slash, e.g. /_filestore_local/")
+    .default("/_filestore_local/"),
+  /** Per-user token buckets (capacity = the per-minute figure, refilled evenly; 0 turns one off). */
+  RATE_LIMIT_SEARCH_PER_MINUTE: z.coerce.number().int().min(0).default(60),
+  /** Entries touched by file.copy / file.move (a copied folder counts every entry inside it). */
+  RATE_LIMIT_TREE_ENTRIES_PER_MINUTE: z.coerce.number().int().min(0).default(20_000),
+  RATE_LIMIT_PURGE_PER_MINUTE: z.coerce.number().int().min(0).default(10),
+  /** Download requests started per user (own files and their signed URLs) or per address (shares). */
+  RATE_LIMIT_DOWNLOADS_PER_MINUTE: z.coerce.number().int().min(0).default(600),
+  /** Downloads the drive streams at once per user or address (proxy mode; 0: no limit). */
+  DOWNLOADS_MAX_PARALLEL: z.coerce.number().int().min(0).default(16),
 });
+
+/** Every variable the drive reads (tests check that deploy files name no other). */
+export const envVariableNames: readonly string[] = Object.keys(schema.shape);
 
 export type Env = z.infer<typeof schema>;
 

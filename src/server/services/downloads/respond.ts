@@ -5,6 +5,7 @@ import { contentRange, selectRange, unsatisfiedContentRange } from "~/server/htt
 import type { RawResponse } from "~/server/http/raw";
 import { blobStorage } from "~/server/services/blobs";
 import { StorageError, toDomainError } from "~/server/storage";
+import { logger } from "~/server/log";
 import { ifRangeAllowsRange, noneMatchHits, notModifiedSince } from "./conditional";
 
 // One file's bytes over HTTP, for every download route (own files, signed URLs, share links):
@@ -17,6 +18,8 @@ import { ifRangeAllowsRange, noneMatchHits, notModifiedSince } from "./condition
 
 /** Seconds a presigned redirect target stays valid (only the start of the transfer needs it). */
 const REDIRECT_TTL_SECONDS = 300;
+
+const log = logger("downloads");
 
 const storageFailure = (e: unknown) => (e instanceof StorageError ? toDomainError(e) : e);
 
@@ -125,7 +128,7 @@ export async function respondWithFile(
     throw storageFailure(e);
   }
   if (!body) {
-    console.error(`[downloads] content of entry ${target.entryId} is missing at ${target.driver}:${target.storageKey}`);
+    log.error({ entryId: target.entryId, driver: target.driver, key: target.storageKey }, "the content of a file is missing");
     throw new DomainError("INTERNAL_SERVER_ERROR", "The file's content is missing");
   }
   return { status, headers, body };
