@@ -5,6 +5,7 @@ import { notFound } from "~/server/services/files/tree";
 import { withTreeLock, type Tx } from "~/server/services/files/tree-tx";
 import { refundUsed } from "~/server/services/quota";
 import { trashEntries } from "./trash-entries";
+import { takeTokens } from "~/server/services/rate-limit";
 
 // trash.purge and the retention sweeper: trashed subtrees are deleted for good. In one transaction
 // per batch of trash items: the rows go (their shares with them, by cascade), every blob they
@@ -92,6 +93,8 @@ async function purgeWhere(ownerId: string, where: Prisma.Sql): Promise<PurgeResu
  * trash when `ids` is omitted.
  */
 export async function purgeTrash(ownerId: string, input: { ids?: string[] } = {}): Promise<PurgeResult> {
+  // Purging deletes rows and blobs in bulk: per-user token bucket (services/rate-limit.ts).
+  await takeTokens("purge", `user:${ownerId}`);
   let result: PurgeResult;
   if (input.ids === undefined) {
     result = await purgeWhere(ownerId, Prisma.sql`1 = 1`);
