@@ -2,8 +2,12 @@ import type { Channel, ConsumeMessage } from "amqplib";
 import { ZodError } from "zod";
 import { envelopeSchema, isJobKind, jobSchemas } from "~/server/jobs/definitions";
 import { isJobDone, markJobDone, markJobFailed } from "~/server/jobs/outbox";
+import { logger, withLogContext } from "~/server/log";
+import { metrics } from "~/server/metrics";
 import { topology } from "~/server/queue/topology";
 import { handlers } from "./handlers";
+
+const log = logger("worker");
 
 /** How many times this message was rejected by the jobs queue (RabbitMQ's x-death bookkeeping). */
 export function attemptsSoFar(msg: ConsumeMessage): number {
@@ -21,7 +25,16 @@ export interface ConsumerState {
  * (redelivery), run the handler, mark the row done, then ack. A failure is rejected into the retry
  * queue (delay, then back); after topology.maxAttempts it goes to the dead-letter queue.
  */
-export async function handleMessage(channel: Channel, msg: ConsumeMessage): Promise<void> {
+export function handleMessage(channel: Channel, msg: ConsumeMessage): Promise<void> {
+  // Every log record written while the job runs, in any service, carries its id and kind.
+  const jobId = typeof msg.properties.messageId === "string" ? msg.properties.messageId : undefined;
+  const job = typeof msg.properties.type === "string" ? msg.properties.type : msg.fields.routingKey;
+  return withLogContext({ jobId, job }, () => handleInContext(channel, msg, job));
+}
+
+async function handleInContext(channel: Channel, msg: ConsumeMessage, job: string): Promise<void> {
+  const started = performance.now();
+  const m = metrics();
   let outboxId: bigint | null = null;
   try {
     const envelope = envelopeSchema.parse(JSON.parse(msg.content.toString("utf8")));
@@ -29,12 +42,16 @@ export async function handleMessage(channel: Channel, msg: ConsumeMessage): Prom
     if (!isJobKind(envelope.kind)) throw new PermanentJobError(`unknown job kind ${envelope.kind}`);
     if (await isJobDone(outboxId)) {
       channel.ack(msg);
+      m.jobs.inc({ kind: job, outcome: "skipped" });
       return;
     }
     const payload = jobSchemas[envelope.kind].parse(envelope.payload);
     await handlers[envelope.kind](payload as never);
     await markJobDone(outboxId);
     channel.ack(msg);
+    m.jobs.inc({ kind: job, outcome: "done" });
+    m.jobDuration.observe({ kind: job }, (performance.now() - started) / 1000);
+    log.info({ ms: Math.round(performance.now() - started) }, "job done");
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
     const attempts = attemptsSoFar(msg) + 1;
@@ -48,10 +65,12 @@ export async function handleMessage(channel: Channel, msg: ConsumeMessage): Prom
         headers: { ...msg.properties.headers, "x-filestore-error": reason.slice(0, 500), "x-filestore-attempts": attempts },
       });
       channel.ack(msg);
-      console.error(`[worker] job dead-lettered after ${attempts} attempt(s): ${reason}`);
+      m.jobs.inc({ kind: job, outcome: "dead" });
+      log.error({ err: e, attempts }, `job dead-lettered after ${attempts} attempt(s): ${reason}`);
     } else {
       channel.nack(msg, false, false);
-      console.warn(`[worker] job failed (attempt ${attempts}/${topology.maxAttempts}), retrying: ${reason}`);
+      m.jobs.inc({ kind: job, outcome: "retry" });
+      log.warn({ err: e, attempts }, `job failed (attempt ${attempts}/${topology.maxAttempts}), retrying: ${reason}`);
     }
   }
 }

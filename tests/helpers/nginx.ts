@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { freePort } from "./browser";
+import net from "node:net";
 import { projectRoot } from "./processes";
 
 // A real nginx (Debian's package; scripts/test.sh installs it) running the deploy file
@@ -28,7 +28,20 @@ export function templateVariables(template: string): string[] {
   return [...new Set([...template.matchAll(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)].map((m) => m[1]!))];
 }
 
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
 export interface RunningNginx {
+  /** The master process's pid (its workers are its children). */
+  pid: number;
   baseUrl: string;
   port: number;
   dir: string;
@@ -88,6 +101,7 @@ http {
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
+    pid: proc.pid!,
     baseUrl,
     port,
     dir,
