@@ -20,8 +20,8 @@ import { redis } from "~/server/redis/client";
 // Downloads also have a ceiling on how many the drive streams at once per user or address
 // (DOWNLOADS_MAX_PARALLEL, a lease set in Redis, see acquireDownloadSlot).
 //
-// Redis only holds what we can lose: when it is down the limits are not enforced (logged), the
-// drive stays available. Sign-in and sign-up throttles are separate (src/server/auth/throttle.ts).
+// Redis only holds what we can lose: when it is down (or slower than 250 ms) the limits are not
+// enforced (logged every 10 s), and the call goes ahead at once. Sign-in and sign-up throttles are separate (src/server/auth/throttle.ts).
 
 export type LimitBucket = "search" | "tree" | "purge" | "downloads";
 
@@ -64,6 +64,36 @@ redis.call("HSET", KEYS[1], "tokens", tostring(tokens), "at", now)
 redis.call("PEXPIRE", KEYS[1], math.ceil(capacity / perMs) + 1000)
 return {ok, wait}`;
 
+/** Longest a limit may wait for Redis before the call goes ahead unlimited. */
+const REDIS_BUDGET_MS = 250;
+let lastWarning = 0;
+
+function unavailable(e: unknown, what: string): void {
+  // Once every 10 s, not once per request.
+  if (Date.now() - lastWarning < 10_000) return;
+  lastWarning = Date.now();
+  log.warn({ err: e }, `${what} not enforced: Redis unavailable`);
+}
+
+/**
+ * A Redis call for a limit: immediately "unavailable" while the connection is down (ioredis would
+ * queue the command through its reconnect attempts, seconds per request), else bounded in time.
+ */
+async function limitCall<T>(fn: () => Promise<T>): Promise<T> {
+  if (redis.status !== "ready") throw new Error(`Redis connection is ${redis.status}`);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      fn(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${REDIS_BUDGET_MS} ms`)), REDIS_BUDGET_MS);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function tooMany(bucket: LimitBucket, waitMs: number, message: string): DomainError {
   metrics().rateLimited.inc({ bucket });
   const retryAfter = Math.max(1, Math.ceil(waitMs / 1000));
@@ -86,9 +116,9 @@ export async function takeTokens(bucket: LimitBucket, subject: string, cost = 1)
   if (capacity <= 0 || cost <= 0) return;
   let result: [number, number];
   try {
-    result = (await redis.eval(TAKE, 1, `limit:${bucket}:${subject}`, capacity, capacity / 60_000, cost)) as [number, number];
+    result = (await limitCall(() => redis.eval(TAKE, 1, `limit:${bucket}:${subject}`, capacity, capacity / 60_000, cost))) as [number, number];
   } catch (e) {
-    log.warn({ err: e, bucket }, "rate limit not enforced: Redis unavailable");
+    unavailable(e, "rate limit");
     return;
   }
   if (Number(result[0]) !== 1) throw tooMany(bucket, Number(result[1]), MESSAGES[bucket]);
@@ -128,11 +158,11 @@ export async function acquireDownloadSlot(subject: string): Promise<() => void> 
   const key = `limit:parallel-downloads:${subject}`;
   const lease = randomUUID();
   try {
-    const got = await redis.eval(ACQUIRE, 1, key, max, LEASE_MS, lease);
+    const got = await limitCall(() => redis.eval(ACQUIRE, 1, key, max, LEASE_MS, lease));
     if (Number(got) !== 1) throw tooMany("downloads", PARALLEL_RETRY_MS, `More than ${max} downloads at once`);
   } catch (e) {
     if (e instanceof DomainError) throw e;
-    log.warn({ err: e }, "parallel download limit not enforced: Redis unavailable");
+    unavailable(e, "parallel download limit");
     return noop;
   }
   const timer = setInterval(() => {

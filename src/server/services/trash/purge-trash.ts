@@ -95,6 +95,11 @@ async function purgeWhere(ownerId: string, where: Prisma.Sql): Promise<PurgeResu
 export async function purgeTrash(ownerId: string, input: { ids?: string[] } = {}): Promise<PurgeResult> {
   // Purging deletes rows and blobs in bulk: per-user token bucket (services/rate-limit.ts).
   await takeTokens("purge", `user:${ownerId}`);
+  return purgeOwnTrash(ownerId, input);
+}
+
+/** trash.purge without the user's rate limit (account deletion, operators). */
+async function purgeOwnTrash(ownerId: string, input: { ids?: string[] } = {}): Promise<PurgeResult> {
   let result: PurgeResult;
   if (input.ids === undefined) {
     result = await purgeWhere(ownerId, Prisma.sql`1 = 1`);
@@ -151,5 +156,5 @@ export async function emptyDrive(ownerId: string): Promise<PurgeResult> {
     if (roots.length === 0) break;
     await trashEntries(ownerId, { ids: roots.map((r) => r.id) });
   }
-  return purgeTrash(ownerId);
+  return purgeOwnTrash(ownerId);
 }
