@@ -21,6 +21,7 @@
  * Run with `tsx src/server/main.ts` after `next build` (NODE_ENV=production), or with
  * FILESTORE_DEV=1 for Next's dev mode.
  */
+import { existsSync, readFileSync } from "node:fs";
 import http from "node:http";
 import next from "next";
 import { env } from "~/env";
@@ -40,11 +41,25 @@ import { assertStorageReady } from "~/server/storage";
 const dev = process.env.FILESTORE_DEV === "1";
 const log = rootLog.child({ component: "web" });
 
+/**
+ * In the image's server folder (scripts/build-server.mjs: Next's standalone output) there is no
+ * next.config.mjs: the config the build used is in .next/required-server-files.json, and Next's
+ * own standalone server.js hands it over the same way.
+ */
+function standaloneConfig(): Record<string, unknown> | undefined {
+  const file = ".next/required-server-files.json";
+  if (dev || existsSync("next.config.mjs") || !existsSync(file)) return undefined;
+  const { config } = JSON.parse(readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+  process.env.__NEXT_PRIVATE_STANDALONE_CONFIG = JSON.stringify(config);
+  return config;
+}
+
 async function main() {
   // A wrong or unreachable storage backend is a start-up failure with one clear line, not a 500 later.
   await assertStorageReady();
   collectProcessMetrics();
-  const app = next({ dev, hostname: env.HOST, port: env.PORT, dir: process.cwd() });
+  const conf = standaloneConfig();
+  const app = next({ dev, hostname: env.HOST, port: env.PORT, dir: process.cwd(), ...(conf ? { conf: conf as never } : {}) });
   const handle = app.getRequestHandler();
   await app.prepare();
 

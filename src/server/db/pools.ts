@@ -19,7 +19,11 @@ const pools = (holder.filestorePools ??= new Map());
 export function createPool(label: string, config: PoolConfig): Pool {
   let real: Pool | null = null;
   // What the adapter applies to pools it creates itself: no server-side prepared-statement cache.
-  const open = () => (real ??= mariadb.createPool({ prepareCacheLength: 0, ...config }));
+  // minimumIdle 1: connections open as load needs them (and stay open for idleTimeout) instead of
+  // all DATABASE_POOL_SIZE at once; with many web instances and workers (and two pools per web
+  // process: the custom server's and Next's bundle's) an idle deployment would otherwise hold
+  // max_connections' worth of idle connections.
+  const open = () => (real ??= mariadb.createPool({ prepareCacheLength: 0, minimumIdle: 1, ...config }));
   const lazy = new Proxy({} as Pool, {
     get(_target, prop) {
       // The adapter only checks that this looks like a pool; that must not open it.
