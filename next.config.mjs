@@ -2,6 +2,9 @@
 const nextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
+  // A self-contained server folder (.next/standalone) with only the files it needs, for the image
+  // (deploy/Dockerfile); the custom server and the worker are bundled next to it (scripts/build-server.mjs).
+  output: "standalone",
   // Native and server-only packages stay in node_modules instead of being bundled.
   serverExternalPackages: [
     "@node-rs/argon2",
@@ -14,6 +17,7 @@ const nextConfig = {
     "sharp",
     "nodemailer",
     "qrcode",
+    "prom-client",
   ],
 };
 

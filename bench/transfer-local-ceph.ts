@@ -80,7 +80,7 @@ try {
   let out = "";
   worker.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   worker.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  for (let i = 0; !/\[worker\] consuming/.test(out); i++) {
+  for (let i = 0; !/consuming /.test(out); i++) {
     if (i > 600 || worker.exitCode !== null) throw new Error(`worker did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 100));
   }

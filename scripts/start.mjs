@@ -1,12 +1,13 @@
 // `npm start`: from a fresh clone to a running drive. Checks the services, installs, migrates,
-// builds (when the sources changed) and runs the web server and the worker together.
+// builds (when the sources changed) and runs the web server and the worker under a supervisor
+// (scripts/lib/supervisor.mjs): a failing worker or a broker outage never stops the web server.
 // Plain Node with no dependencies, so it runs before `npm ci`.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { checkServices } from "./lib/services.mjs";
-import { serverEnv } from "./lib/server-env.mjs";
+import { supervise } from "./lib/supervisor.mjs";
 
 const root = path.resolve(import.meta.dirname, "..");
 process.chdir(root);
@@ -75,24 +76,11 @@ if (sourcesChanged || process.env.FILESTORE_REBUILD === "1") {
   run("npx", ["--no-install", "next", "build"]);
 }
 
-// 6. Web + worker --------------------------------------------------------------------------------
+// 6. Web + worker, supervised ------------------------------------------------------------------
 step("starting the web server and the worker");
-// node itself with tsx's loader (not `npx tsx`): one process each, so a SIGTERM sent to this script
-// reaches the web server and the worker themselves (npx did not pass it on, leaving both running).
-const children = [
-  spawn(process.execPath, ["--import", "tsx", "src/server/main.ts"], { stdio: "inherit", env: serverEnv() }),
-  spawn(process.execPath, ["--import", "tsx", "src/worker/main.ts"], { stdio: "inherit", env: serverEnv() }),
-];
-let stopping = false;
-function stopAll(code) {
-  if (stopping) return;
-  stopping = true;
-  for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
-  setTimeout(() => process.exit(code), 12_000).unref();
-  Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once("exit", r))))).then(() =>
-    process.exit(code),
-  );
-}
-for (const c of children) c.once("exit", (code) => stopAll(code ?? 1));
-process.on("SIGINT", () => stopAll(0));
-process.on("SIGTERM", () => stopAll(0));
+// node itself with tsx's loader (not `npx tsx`): one process each, so a signal reaches the web
+// server and the worker themselves. The worker is restarted with backoff whenever it exits; the web
+// server is restarted if it crashes after it was serving. Ctrl-C or SIGTERM stops both.
+const running = supervise();
+process.on("SIGINT", () => running.stop("SIGINT"));
+process.on("SIGTERM", () => running.stop("SIGTERM"));

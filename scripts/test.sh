@@ -22,6 +22,16 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# 1b. nginx, for the tests that run the deploy config (deploy/nginx/filestore.conf.template) in
+#     front of the web instances: scale-out and X-Accel downloads. Debian's package; its service is
+#     not started (the tests run their own nginx processes on free ports).
+if ! [ -x /usr/sbin/nginx ]; then
+  say "installing nginx (Debian package) for the load-balancer tests"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends nginx-light
+fi
+
 # 2. Node dependencies (npm ci when package-lock.json changed since the last install) ----------
 lock_sha=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ "$(cat node_modules/.filestore-lock-sha256 2>/dev/null)" != "$lock_sha" ]; then
@@ -46,7 +56,8 @@ ceph_env=$(bash scripts/ceph-dev.sh start)
 set -a; eval "$ceph_env"; set +a
 if [ "${CI:-}" = "true" ]; then trap 'bash scripts/ceph-dev.sh stop >&2 || true' EXIT; fi
 
-# 5. Build (the browser tests run the production server) ---------------------------------------
+# 5. Build (the browser tests run the production server; the standalone test assembles the
+#    image's server folder from .next/standalone) ----------------------------------------------
 say "building the web app"
 npx --no-install next build >&2
 

@@ -72,8 +72,12 @@ const schema = z.object({
   STORAGE_LOCAL_DIR: z.string().default("./data/storage"),
   /** Key prefix inside the bucket (or directory) for everything the drive stores. */
   STORAGE_PREFIX: z.string().default(""),
-  /** How downloads from s3/oss are served: proxy through the drive, or 302 to a presigned URL. */
-  DOWNLOAD_MODE: z.enum(["proxy", "redirect"]).default("proxy"),
+  /**
+   * How downloads are served: `proxy` streams through the drive; `redirect` answers s3/oss blobs with
+   * a 302 to a presigned URL; `accel` lets nginx send local-disk blobs (X-Accel-Redirect, see
+   * DOWNLOAD_ACCEL_PREFIX) after the drive has authorised the request and set the headers.
+   */
+  DOWNLOAD_MODE: z.enum(["proxy", "redirect", "accel"]).default("proxy"),
 
   S3_ENDPOINT: optional,
   S3_REGION: z.string().default("us-east-1"),
@@ -132,6 +136,34 @@ const schema = z.object({
   JOB_LEASE_SECONDS: z.coerce.number().min(1).max(3600).default(60),
   /** Done outbox rows are deleted after this long. */
   JOB_DONE_RETENTION_HOURS: z.coerce.number().min(0).default(24),
+
+  // --- Operations: logs, metrics, shutdown, per-user limits, nginx downloads (issue 12) ---------
+  /** pino level: fatal, error, warn, info, debug, trace or silent. */
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** `json` (one object per line) or `pretty` (for people); unset: pretty in development, json otherwise. */
+  LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
+  /** When set, GET /api/metrics (and the worker's metrics port) require `Authorization: Bearer <token>`. */
+  METRICS_TOKEN: optional,
+  /** The worker serves Prometheus metrics on this port (0 or unset: no metrics server). */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(0),
+  /** SIGTERM: readiness answers 503 for this long before the listener closes (balancers notice). */
+  SHUTDOWN_DRAIN_SECONDS: z.coerce.number().min(0).default(3),
+  /** SIGTERM: requests in flight get this long to finish before their connections are cut. */
+  SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().min(0).default(30),
+  /** DOWNLOAD_MODE=accel: the internal nginx location that aliases STORAGE_LOCAL_DIR. */
+  DOWNLOAD_ACCEL_PREFIX: z
+    .string()
+    .regex(/^\/([^/?#]+\/)+$/, "an absolute path that ends with a slash, e.g. /_filestore_local/")
+    .default("/_filestore_local/"),
+  /** Per-user token buckets (capacity = the per-minute figure, refilled evenly; 0 turns one off). */
+  RATE_LIMIT_SEARCH_PER_MINUTE: z.coerce.number().int().min(0).default(60),
+  /** Entries touched by file.copy / file.move (a copied folder counts every entry inside it). */
+  RATE_LIMIT_TREE_ENTRIES_PER_MINUTE: z.coerce.number().int().min(0).default(20_000),
+  RATE_LIMIT_PURGE_PER_MINUTE: z.coerce.number().int().min(0).default(10),
+  /** Download requests started per user (own files and their signed URLs) or per address (shares). */
+  RATE_LIMIT_DOWNLOADS_PER_MINUTE: z.coerce.number().int().min(0).default(600),
+  /** Downloads the drive streams at once per user or address (proxy mode; 0: no limit). */
+  DOWNLOADS_MAX_PARALLEL: z.coerce.number().int().min(0).default(16),
 }).superRefine((e, ctx) => {
   if (e.TRANSFER_TARGET && e.TRANSFER_TARGET === e.STORAGE_DRIVER) {
     ctx.addIssue({ code: "custom", path: ["TRANSFER_TARGET"], message: `must differ from STORAGE_DRIVER (${e.STORAGE_DRIVER}): it is the tier blobs move to` });
@@ -145,6 +177,9 @@ function parseDuration(text: string): number | null {
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? "ms"]!;
   return Math.round(Number(m[1]) * unit);
 }
+
+/** Every variable the drive reads (tests check that deploy files name no other). */
+export const envVariableNames: readonly string[] = Object.keys(schema.shape);
 
 export type Env = z.infer<typeof schema>;
 

@@ -30,6 +30,12 @@ export async function prepareBenchEnv(label = "run"): Promise<BenchEnv> {
     STORAGE_LOCAL_DIR: storageDir,
     DOWNLOAD_MODE: "proxy",
     AUTH_SECRET: randomBytes(32).toString("hex"),
+    // Benchmarks measure throughput, not the per-user limits (services/rate-limit.ts).
+    RATE_LIMIT_SEARCH_PER_MINUTE: "0",
+    RATE_LIMIT_TREE_ENTRIES_PER_MINUTE: "0",
+    RATE_LIMIT_PURGE_PER_MINUTE: "0",
+    RATE_LIMIT_DOWNLOADS_PER_MINUTE: "0",
+    DOWNLOADS_MAX_PARALLEL: "0",
   });
   return {
     storageDir,

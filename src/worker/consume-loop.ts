@@ -2,6 +2,9 @@ import type { ChannelModel, ConfirmChannel } from "amqplib";
 import { openConfirmChannel } from "~/server/queue/connection";
 import { topology } from "~/server/queue/topology";
 import { handleMessage } from "./consumer";
+import { logger } from "~/server/log";
+
+const log = logger("worker");
 
 // The worker's connection to the jobs queue, kept open for as long as the worker runs: when the
 // broker goes away (stopped, restarted, network) the loop reconnects with growing delays (0.5 s
@@ -58,25 +61,25 @@ export function startConsumer(options: { prefetch: number }): Consumer {
             return;
           }
           const p = handleMessage({ channel, msg }, shutdown.signal).catch((e: unknown) =>
-            console.error(`[worker] handling a message failed unexpectedly: ${e instanceof Error ? (e.stack ?? e.message) : e}`),
+            log.error({ err: e }, "handling a message failed unexpectedly"),
           );
           running.add(p);
           void p.finally(() => running.delete(p));
         });
         current = { conn, channel, consumerTag };
-        if (failures > 0) console.log(`[worker] reconnected to RabbitMQ after ${failures} failed attempt(s)`);
+        if (failures > 0) log.info(`reconnected to RabbitMQ after ${failures} failed attempt(s)`);
         failures = 0;
-        console.log(`[worker] consuming ${topology.jobsQueue} (prefetch ${options.prefetch})`);
+        log.info(`consuming ${topology.jobsQueue} (prefetch ${options.prefetch})`);
         await closed;
         current = null;
-        if (!stopping) console.warn("[worker] lost the RabbitMQ connection; reconnecting (new jobs wait in the outbox meanwhile)");
+        if (!stopping) log.warn("lost the RabbitMQ connection; reconnecting (new jobs wait in the outbox meanwhile)");
       } catch (e) {
         current = null;
         if (stopping) break;
         failures++;
         const delay = backoff(failures);
         if (failures === 1 || failures % 10 === 0) {
-          console.warn(`[worker] cannot reach RabbitMQ (${e instanceof Error ? e.message : e}); retrying in ${(delay / 1000).toFixed(1)} s (attempt ${failures})`);
+          log.warn(`cannot reach RabbitMQ (${e instanceof Error ? e.message : e}); retrying in ${(delay / 1000).toFixed(1)} s (attempt ${failures})`);
         }
         await sleep(delay);
       }
@@ -95,7 +98,7 @@ export function startConsumer(options: { prefetch: number }): Consumer {
         new Promise<boolean>((resolve) => setTimeout(() => resolve(false), drainMs).unref()),
       ]);
       if (!drained) {
-        console.warn(`[worker] ${running.size} job(s) still running after ${drainMs / 1000} s: giving them back`);
+        log.warn(`${running.size} job(s) still running after ${drainMs / 1000} s: giving them back`);
         shutdown.abort(new Error("the worker is shutting down"));
         await Promise.allSettled([...running]);
       }

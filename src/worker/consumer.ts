@@ -15,6 +15,8 @@ import {
   releaseToPending,
   saveCheckpoint,
 } from "~/server/jobs/leases";
+import { logger, withLogContext } from "~/server/log";
+import { metrics } from "~/server/metrics";
 import { publishConfirmed } from "~/server/queue/connection";
 import { delayQueueName, retryDelayMs, topology } from "~/server/queue/topology";
 import { handlers, type JobContext } from "./handlers";
@@ -37,8 +39,17 @@ export interface Delivery {
   msg: ConsumeMessage;
 }
 
+const workerLog = logger("worker");
+
 function log(level: "info" | "warn" | "error", message: string) {
-  console[level](`[worker] ${message}`);
+  workerLog[level](message);
+}
+
+/** Counts a job's outcome (and its duration when it ran) for /metrics. */
+function countOutcome(kind: string, outcome: "done" | "skipped" | "retry" | "dead", startedAt?: number) {
+  const m = metrics();
+  m.jobs.inc({ kind, outcome });
+  if (startedAt !== undefined) m.jobDuration.observe({ kind }, (performance.now() - startedAt) / 1000);
 }
 
 function ack(d: Delivery) {
@@ -106,7 +117,14 @@ function heartbeat(id: bigint, token: string, controller: AbortController): () =
  * Handles one message. `signal` aborts the handler (the worker is shutting down): the job is then
  * given back (pending) for another worker, without counting as a failure.
  */
-export async function handleMessage(d: Delivery, shutdown?: AbortSignal): Promise<void> {
+export function handleMessage(d: Delivery, shutdown?: AbortSignal): Promise<void> {
+  // Every log record written while the job runs, in any service, carries its id and kind.
+  const jobId = typeof d.msg.properties.messageId === "string" ? d.msg.properties.messageId : undefined;
+  const job = typeof d.msg.properties.type === "string" ? d.msg.properties.type : d.msg.fields.routingKey;
+  return withLogContext({ jobId, job }, () => handleInContext(d, shutdown));
+}
+
+async function handleInContext(d: Delivery, shutdown?: AbortSignal): Promise<void> {
   // 1. What is it? Anything that does not parse can never succeed.
   let id: bigint | null = null;
   let kind: JobKind;
@@ -123,6 +141,7 @@ export async function handleMessage(d: Delivery, shutdown?: AbortSignal): Promis
       await deadLetter(d, reason, 0);
       if (id !== null) await markDead(id, null, reason).catch(() => undefined);
       ack(d);
+      countOutcome("unknown", "dead");
       log("error", `dead-lettered a message${id === null ? "" : ` for job ${id}`}: ${reason}`);
     } catch (publishError) {
       log("error", `could not dead-letter a poison message (${reasonOf(publishError)}); the broker will redeliver it`);
@@ -147,6 +166,7 @@ export async function handleMessage(d: Delivery, shutdown?: AbortSignal): Promis
   if (!claim.claimed) {
     // done / dead / leased by another worker / gone: a duplicate or a redelivery. Nothing to do.
     ack(d);
+    countOutcome(kind, "skipped");
     return;
   }
   const { token, attempts } = claim;
@@ -155,14 +175,17 @@ export async function handleMessage(d: Delivery, shutdown?: AbortSignal): Promis
     await deadLetter(d, reason, attempts).catch(() => undefined);
     await markDead(id, token, reason).catch(() => undefined);
     ack(d);
+    countOutcome(kind, "dead");
     log("error", `job ${id} (${kind}) dead-lettered: ${reason}`);
     return;
   }
 
   // 3. Run it, holding the lease.
+  const startedAt = performance.now();
   try {
     await runClaimedJob(id, kind, payload, token, attempts, claim.checkpoint, shutdown);
     ack(d);
+    countOutcome(kind, "done", startedAt);
   } catch (e) {
     await settleFailure(d, id, kind, token, attempts, e, shutdown);
   }
@@ -238,10 +261,12 @@ async function settleFailure(
       const why = permanent ? reason : `gave up after ${attempts} attempts: ${reason}`;
       await deadLetter(d, why, attempts);
       await markDead(id, token, why);
+      countOutcome(kind, "dead");
       log("error", `job ${id} (${kind}) dead-lettered: ${why}`);
     } else {
       const delay = await retryLater(d, attempts, reason);
       await markRetrying(id, token, reason);
+      countOutcome(kind, "retry");
       log("warn", `job ${id} (${kind}) failed (attempt ${attempts}/${topology.maxAttempts}), retrying in ${delay / 1000} s: ${reason}`);
     }
   } catch (e) {

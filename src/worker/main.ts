@@ -12,11 +12,14 @@ import { redis } from "~/server/redis/client";
 import { transferSettings } from "~/server/services/transfers/config";
 import { blobStorage } from "~/server/services/blobs";
 import { assertStorageReady } from "~/server/storage";
+import { logger } from "~/server/log";
 import { startConsumer } from "./consume-loop";
+import { startWorkerMetrics } from "./metrics-server";
 import { startPeriodic } from "./periodic";
 
 /** How long SIGTERM waits for jobs in flight before giving them back. */
 const DRAIN_MS = 20_000;
+const log = logger("worker");
 
 async function main() {
   await assertStorageReady();
@@ -26,10 +29,11 @@ async function main() {
     await blobStorage(transfer.target)
       .check()
       .then(
-        () => console.log(`[worker] moving blobs from ${transfer.source} to ${transfer.target} (grace ${transfer.graceMs / 1000} s)`),
-        (e: unknown) => console.warn(`[worker] transfer target ${transfer.target} is not usable yet: ${e instanceof Error ? e.message : e}`),
+        () => log.info(`moving blobs from ${transfer.source} to ${transfer.target} (grace ${transfer.graceMs / 1000} s)`),
+        (e: unknown) => log.warn(`transfer target ${transfer.target} is not usable yet: ${e instanceof Error ? e.message : e}`),
       );
   }
+  const stopMetrics = await startWorkerMetrics();
   const consumer = startConsumer({ prefetch: env.WORKER_CONCURRENCY });
   // Open the relay's publishing connection now rather than on the first job (a cold connect and
   // topology declaration took seconds on a loaded machine); failing here is fine: it retries on use.
@@ -40,18 +44,19 @@ async function main() {
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`[worker] ${signal}: finishing ${consumer.inFlight()} job(s) in flight`);
+    log.info(`${signal}: finishing ${consumer.inFlight()} job(s) in flight`);
     const force = setTimeout(() => {
-      console.error("[worker] graceful shutdown timed out");
+      log.error("graceful shutdown timed out");
       process.exit(1);
     }, DRAIN_MS + 15_000);
     force.unref();
     await consumer.stop(DRAIN_MS);
     await stopPeriodic();
+    await stopMetrics();
     await closeQueue();
     await redis.quit().catch(() => undefined);
     await db.$disconnect().catch(() => undefined);
-    console.log("[worker] stopped");
+    log.info("stopped");
     process.exit(0);
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
@@ -59,6 +64,6 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.error(`[worker] failed to start: ${e instanceof Error ? e.message : e}`);
+  log.fatal({ err: e }, `failed to start: ${e instanceof Error ? e.message : e}`);
   process.exit(1);
 });

@@ -6,6 +6,9 @@ import { collectBlobs } from "~/server/services/blobs";
 import { sweepThumbnails } from "~/server/services/previews/thumbnails";
 import { purgeExpiredTrash } from "~/server/services/trash/purge-trash";
 import { sweepExpiredUploads } from "~/server/services/uploads/sweep";
+import { logger } from "~/server/log";
+
+const log = logger("worker");
 
 export interface PeriodicTask {
   name: string;
@@ -60,13 +63,13 @@ export function startPeriodic(tasks: PeriodicTask[] = periodicTasks): () => Prom
         try {
           if (task.exclusive) await withLock(task.name, Math.max(task.everyMs * 5, 60_000), task.run);
           else await task.run();
-          if (lastError) console.log(`[worker] periodic ${task.name} works again`);
+          if (lastError) log.info(`periodic ${task.name} works again`);
           lastError = "";
         } catch (e) {
           // An outage fails a task every second: say it once a minute, or when the reason changes.
           const message = e instanceof Error ? e.message : String(e);
           if (message !== lastError || Date.now() - lastLoggedAt > 60_000) {
-            console.error(`[worker] periodic ${task.name} failed: ${message}`);
+            log.error(`periodic ${task.name} failed: ${message}`);
             lastLoggedAt = Date.now();
           }
           lastError = message;

@@ -45,7 +45,7 @@ beforeAll(async () => {
   http = await startHttpServer();
   http.server.keepAliveTimeout = 120_000;
   worker = spawnTsx("src/worker/main.ts", run.env);
-  await worker.waitFor(/\[worker\] consuming/, 60_000);
+  await worker.waitFor(/consuming /, 60_000);
 }, 120_000);
 
 afterAll(async () => {

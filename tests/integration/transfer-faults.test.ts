@@ -211,7 +211,7 @@ describe("transfer worker under faults (local → Ceph RGW)", () => {
   it("a target that refuses every write: retries with growing delays, then a dead letter with the reason; the file is still served from the source", async () => {
     for (const w of workers) await w.stop("SIGTERM");
     const worker = startWorker({ S3_BUCKET: denying.bucket, S3_ENDPOINT: target.env.S3_ENDPOINT! });
-    await worker.waitFor(/\[worker\] consuming/);
+    await worker.waitFor(/consuming /);
     const user = await createTestUser();
     const data = patternBytes(7 * MiB, 2004);
     const { entry, blob, job } = await upload(user, "refused.bin", data);
@@ -240,7 +240,7 @@ describe("transfer worker under faults (local → Ceph RGW)", () => {
     expect(shown.stdout).toMatch(/local\s+ready/);
     await worker.stop("SIGTERM");
     const good = startWorker();
-    await good.waitFor(/\[worker\] consuming/);
+    await good.waitFor(/consuming /);
     const retried = cli(["retry-dead"]);
     expect(retried.status, retried.stderr).toBe(0);
     expect(retried.stdout).toMatch(/^1 dead job\(s\) queued again; 1 removed from the dead-letter queue/);

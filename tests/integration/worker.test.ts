@@ -23,7 +23,7 @@ async function waitForRow(id: bigint, state: string, timeoutMs = 20_000) {
 
 beforeAll(async () => {
   worker = spawnTsx("src/worker/main.ts");
-  await worker.waitFor(/\[worker\] consuming/, 120_000);
+  await worker.waitFor(/consuming /, 120_000);
 });
 
 afterAll(async () => {
@@ -74,6 +74,6 @@ describe("worker", () => {
   it("stops gracefully on SIGTERM", async () => {
     const code = await worker.stop("SIGTERM");
     expect(code).toBe(0);
-    expect(worker.output()).toMatch(/\[worker\] stopped/);
+    expect(worker.output()).toMatch(/"msg":"stopped"/);
   });
 });

@@ -2,10 +2,12 @@ import { PrismaMariaDb } from "@prisma/adapter-mariadb";
 import { readReplicas } from "@prisma/extension-read-replicas";
 import { env } from "~/env";
 import { PrismaClient } from "./generated/client";
+import { createPool } from "./pools";
 
-function adapterFor(url: string) {
+function adapterFor(url: string, label: string) {
   const u = new URL(url);
-  return new PrismaMariaDb({
+  // The pool is ours (./pools.ts) so /api/metrics can report its use; we end it at shutdown.
+  const pool = createPool(label, {
     host: u.hostname,
     port: u.port ? Number(u.port) : 3306,
     user: decodeURIComponent(u.username || "root"),
@@ -17,10 +19,11 @@ function adapterFor(url: string) {
     // Keep DATETIME(3) in UTC regardless of the server's time zone.
     timezone: "Z",
   });
+  return new PrismaMariaDb(pool, { disposeExternalPool: false });
 }
 
-export function createPrismaClient(url: string) {
-  return new PrismaClient({ adapter: adapterFor(url) });
+export function createPrismaClient(url: string, label = "primary") {
+  return new PrismaClient({ adapter: adapterFor(url, label) });
 }
 
 function replicaUrls(): string[] {
@@ -38,7 +41,7 @@ function replicaUrls(): string[] {
 function createDb() {
   const primary = createPrismaClient(env.DATABASE_URL);
   const urls = replicaUrls();
-  const replicas = urls.length > 0 ? urls.map(createPrismaClient) : [primary];
+  const replicas = urls.length > 0 ? urls.map((url, i) => createPrismaClient(url, `replica-${i + 1}`)) : [primary];
   return primary.$extends(readReplicas({ replicas }));
 }
 

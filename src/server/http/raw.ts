@@ -4,12 +4,16 @@ import { pipeline } from "node:stream/promises";
 import { resolveActor, type Actor } from "~/server/auth/actor";
 import { actorFromUploadGrant, UPLOAD_TOKEN_HEADER } from "~/server/auth/upload-grant";
 import { DomainError, errorTable } from "~/server/errors";
+import { logger } from "~/server/log";
 import { clientAddress, stampRemoteAddress } from "./client-address";
 
 // The raw-route wrapper. Byte-heavy routes (uploads, chunks, tus, downloads) are written once
 // against RawRequest/RawResponse and served two ways: straight from node:http by the custom server
 // (src/server/main.ts, no web-stream bridge: the fast path), and from Next route handlers under
-// src/app/api (for `next dev`) through toRouteHandler below.
+// src/app/api (for `next dev`) through toRouteHandler below. The routes, statuses and headers
+// they implement are docs/API.md.
+
+const log = logger("http");
 
 export interface RawRequest {
   method: string;
@@ -26,6 +30,8 @@ export interface RawResponse {
   status: number;
   headers?: Record<string, string>;
   body?: Readable | string | Buffer | null;
+  /** The error code of an error answer (for metrics and logs; not sent as a header). */
+  errorCode?: string;
 }
 
 export type RawHandler = (req: RawRequest, params: Record<string, string>) => Promise<RawResponse>;
@@ -47,16 +53,18 @@ export function errorResponse(e: unknown): RawResponse {
     const extra = e.details?.headers;
     if (extra && typeof extra === "object") Object.assign(headers, extra);
     const { headers: _h, ...details } = e.details ?? {};
-    return json(
-      e.status,
-      { error: { code: e.code, message: e.message, ...(Object.keys(details).length ? { details } : {}) } },
-      headers,
-    );
+    return {
+      ...json(e.status, { error: { code: e.code, message: e.message, ...(Object.keys(details).length ? { details } : {}) } }, headers),
+      errorCode: e.code,
+    };
   }
-  console.error("[http] unhandled error", e);
-  return json(errorTable.INTERNAL_SERVER_ERROR.status, {
-    error: { code: "INTERNAL_SERVER_ERROR", message: "Internal server error" },
-  });
+  log.error({ err: e }, "unhandled error");
+  return {
+    ...json(errorTable.INTERNAL_SERVER_ERROR.status, {
+      error: { code: "INTERNAL_SERVER_ERROR", message: "Internal server error" },
+    }),
+    errorCode: "INTERNAL_SERVER_ERROR",
+  };
 }
 
 /** Runs a handler, turning thrown errors into JSON error responses. */
@@ -94,12 +102,13 @@ export function headersFromNode(req: IncomingMessage): Headers {
   return headers;
 }
 
+/** Serves one request; resolves (with the status and error code, for metrics) once the response ended. */
 export async function serveNode(
   handler: RawHandler,
   params: Record<string, string>,
   req: IncomingMessage,
   res: ServerResponse,
-): Promise<void> {
+): Promise<{ status: number; errorCode?: string }> {
   const controller = new AbortController();
   const onClose = () => {
     if (!res.writableFinished) controller.abort();
@@ -121,20 +130,22 @@ export async function serveNode(
   // client blocked on a request body nobody reads: close the connection after the reply.
   if (!req.complete && !req.readableEnded) res.setHeader("connection", "close");
   res.writeHead(out.status, out.headers);
+  const summary = { status: out.status, errorCode: out.errorCode };
   if (out.body == null || rawReq.method === "HEAD") {
     if (out.body instanceof Readable) out.body.destroy();
     res.end();
-    return;
+    return summary;
   }
   if (typeof out.body === "string" || Buffer.isBuffer(out.body)) {
     res.end(out.body);
-    return;
+    return summary;
   }
   try {
     await pipeline(out.body, res);
   } catch {
     // client went away mid-download; pipeline already destroyed both streams
   }
+  return summary;
 }
 
 // --- Next route handler adapter (next dev / next start without the custom server) ----------------

@@ -30,7 +30,10 @@ export function createRawRouter(routes: RawRoute[]) {
     return { route, regex: new RegExp(`^${pattern}/?$`), names };
   });
 
-  return function match(method: string, pathname: string): { handler: RawHandler; params: Record<string, string> } | null {
+  return function match(
+    method: string,
+    pathname: string,
+  ): { handler: RawHandler; params: Record<string, string>; /** the path template, for metrics */ route: string } | null {
     for (const c of compiled) {
       const m = c.regex.exec(pathname);
       if (!m) continue;
@@ -39,7 +42,7 @@ export function createRawRouter(routes: RawRoute[]) {
       c.names.forEach((name, i) => {
         params[name] = decodeURIComponent(m[i + 1] ?? "");
       });
-      return { handler: c.route.handler, params };
+      return { handler: c.route.handler, params, route: c.route.path };
     }
     return null;
   };

@@ -119,6 +119,11 @@ export interface StorageDriver {
   list(prefix: string): AsyncIterable<ObjectListing>;
   /** Server-side copy (no byte passes through this process); null when the source does not exist. */
   copy(sourceKey: string, targetKey: string): Promise<PutResult | null>;
+  /**
+   * local only: the object's file as a '/'-separated path relative to the driver's root directory,
+   * for a web server that sends it itself (nginx X-Accel-Redirect, DOWNLOAD_MODE=accel).
+   */
+  relativeFilePath?(key: string): string;
   /** A time-limited URL that GETs the object without credentials, or null where unsupported. */
   presignGet(key: string, options: PresignOptions): Promise<string | null>;
 

@@ -1,3 +1,4 @@
+// The procedures and their errors are the contract in docs/API.md.
 import { adminRouter } from "~/server/routers/admin";
 import { authRouter } from "~/server/routers/auth";
 import { fileRouter } from "~/server/routers/file";

@@ -12,6 +12,7 @@ import { resolveSession, type Actor } from "~/server/auth/actor";
 import { actorFromUploadGrant, UPLOAD_TOKEN_HEADER } from "~/server/auth/upload-grant";
 import { DomainError, errorTable } from "~/server/errors";
 import { clientAddress } from "~/server/http/client-address";
+import { metrics } from "~/server/metrics";
 
 // 1. Context --------------------------------------------------------------------------------------
 
@@ -81,12 +82,32 @@ const domainErrors = t.middleware(async ({ ctx, next }) => {
   return result;
 });
 
+/**
+ * Metrics per procedure (latency and result code, /api/metrics), and the 秒传 outcomes, read from
+ * what upload.init and upload.prove answered. The request id of the log context is already set by
+ * the custom server around the whole request.
+ */
+const observed = t.middleware(async ({ path, next }) => {
+  const started = performance.now();
+  const result = await next();
+  const code = result.ok ? "ok" : result.error.code;
+  const m = metrics();
+  m.trpcDuration.observe({ procedure: path, code }, (performance.now() - started) / 1000);
+  if (path === "upload.init" && result.ok && (result.data as { instant?: unknown } | null)?.instant) {
+    m.instantUploads.inc({ outcome: "offered" });
+  } else if (path === "upload.prove") {
+    if (result.ok) m.instantUploads.inc({ outcome: "linked" });
+    else if (code === "FORBIDDEN") m.instantUploads.inc({ outcome: "refused" });
+  }
+  return result;
+});
+
 // 3. Procedures -----------------------------------------------------------------------------------
 
 export const createTRPCRouter = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
-export const publicProcedure = t.procedure.use(domainErrors);
+export const publicProcedure = t.procedure.use(observed).use(domainErrors);
 
 export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.actor) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in first" });

@@ -1,7 +1,7 @@
-import { toRouteHandler } from "~/server/http/raw";
-import { routes } from "~/server/http/routes/health";
+import { nextRouteHandler } from "~/server/http/routes";
 
+// Served by the custom server (src/server/main.ts); this file is for `next dev`. Contract: docs/API.md.
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
 
-export const GET = toRouteHandler(routes[0]!.handler);
+export const GET = nextRouteHandler("/api/health", "GET");

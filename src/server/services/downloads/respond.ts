@@ -5,6 +5,8 @@ import { contentRange, selectRange, unsatisfiedContentRange } from "~/server/htt
 import type { RawResponse } from "~/server/http/raw";
 import { blobStorage, currentLocation } from "~/server/services/blobs";
 import { StorageError, toDomainError } from "~/server/storage";
+import { logger } from "~/server/log";
+import { acquireDownloadSlot, takeTokens } from "~/server/services/rate-limit";
 import { ifRangeAllowsRange, noneMatchHits, notModifiedSince } from "./conditional";
 import { presentationFor, safeContentHeaders } from "./inline";
 
@@ -15,14 +17,29 @@ import { presentationFor, safeContentHeaders } from "./inline";
 //
 // Multi-range requests are served as one 206 when their ranges coalesce into one span, else as a
 // 200 with everything (see http/range.ts); we never send multipart/byteranges.
+//
+// DOWNLOAD_MODE=accel (local-disk blobs behind nginx, deploy/nginx/filestore.conf.template): after
+// every check above has passed and the headers are set, the answer carries
+// `X-Accel-Redirect: <DOWNLOAD_ACCEL_PREFIX>objects/<key>` and no body; nginx sends the file itself
+// (sendfile) and applies the Range with the drive's own validators. Only when the request came
+// through that nginx (it sets X-Filestore-Accel: 1) and asks for the whole file or one plain range;
+// anything else is streamed by the drive as in proxy mode.
+//
+// Limits (services/rate-limit.ts): each GET that will send bytes takes a token from the
+// downloader's bucket, and a download the drive streams itself holds one of the downloader's
+// DOWNLOADS_MAX_PARALLEL slots until its response ends.
 
 /** Seconds a presigned redirect target stays valid (only the start of the transfer needs it). */
 const REDIRECT_TTL_SECONDS = 300;
+
+const log = logger("downloads");
 
 const storageFailure = (e: unknown) => (e instanceof StorageError ? toDomainError(e) : e);
 
 export interface DownloadTarget {
   entryId: string;
+  /** The file's owner (signed-URL downloads count against the owner's limits). */
+  ownerId?: string;
   name: string;
   mime: string | null;
   size: number;
@@ -47,9 +64,23 @@ export type DeliveryHook = (delivery: { counted: boolean }) => Promise<Record<st
 
 export interface RespondOptions {
   /** DOWNLOAD_MODE unless given (tests exercise both modes in one process). */
-  mode?: "proxy" | "redirect";
+  mode?: "proxy" | "redirect" | "accel";
   /** The viewer asks to see the file (`?inline=1`); granted only for safe types (see inline.ts). */
   inline?: boolean;
+  /** The request came through the nginx that serves X-Accel-Redirect answers. */
+  accelAvailable?: boolean;
+  /** Whose download limits apply: "user:<id>" or "addr:<client address>"; none when absent. */
+  downloader?: string;
+}
+
+/** Exactly one `bytes=a-b`, `a-` or `-n` range (what nginx, with max_ranges 1, treats as we do). */
+function isPlainRange(header: string | null): boolean {
+  return header === null || /^bytes=(\d+-\d*|-\d+)$/.test(header.trim());
+}
+
+/** The X-Accel-Redirect target of a local-disk object (each path segment percent-encoded). */
+function accelTarget(relativePath: string): string {
+  return env.DOWNLOAD_ACCEL_PREFIX + relativePath.split("/").map(encodeURIComponent).join("/");
 }
 
 export async function respondWithFile(
@@ -91,12 +122,21 @@ export async function respondWithFile(
     });
   }
 
+  const sendsBytes = req.method === "GET" && target.size > 0;
+  if (sendsBytes && options.downloader) await takeTokens("downloads", options.downloader);
+
   const counted = req.method === "GET" && (selection.type === "full" || selection.start === 0);
   Object.assign(headers, (await onDelivery?.({ counted })) ?? {});
 
   const storage = blobStorage(target.driver);
+  const mode = options.mode ?? env.DOWNLOAD_MODE;
+  if (mode === "accel" && options.accelAvailable && sendsBytes && storage.relativeFilePath && isPlainRange(rangeHeader)) {
+    // nginx computes Content-Length / Content-Range from the file; the drive's headers stay (the
+    // nginx config re-adds the validators and the safe-content headers from this answer).
+    return { status: 200, headers: { ...headers, "x-accel-redirect": accelTarget(storage.relativeFilePath(target.storageKey)) }, body: null };
+  }
   // Inline views are always proxied: the object store's response would lack the headers above.
-  if ((options.mode ?? env.DOWNLOAD_MODE) === "redirect" && presentation.disposition === "attachment" && storage.capabilities.presign) {
+  if (mode === "redirect" && presentation.disposition === "attachment" && storage.capabilities.presign) {
     const url = await storage
       .presignGet(target.storageKey, {
         expiresInSeconds: REDIRECT_TTL_SECONDS,
@@ -123,6 +163,7 @@ export async function respondWithFile(
   if (req.method === "HEAD" || target.size === 0) return { status, headers, body: null };
 
   const range = selection.type === "partial" ? { start: selection.start, end: selection.end } : undefined;
+  const release = options.downloader ? await acquireDownloadSlot(options.downloader) : () => {};
   let body;
   try {
     body = await storage.get(target.storageKey, range);
@@ -135,11 +176,15 @@ export async function respondWithFile(
       }
     }
   } catch (e) {
+    release();
     throw storageFailure(e);
   }
   if (!body) {
-    console.error(`[downloads] content of entry ${target.entryId} is missing at ${target.driver}:${target.storageKey}`);
+    release();
+    log.error({ entryId: target.entryId, driver: target.driver, key: target.storageKey }, "the content of a file is missing");
     throw new DomainError("INTERNAL_SERVER_ERROR", "The file's content is missing");
   }
+  // The slot is given back however the response ends (finished, client gone, storage error).
+  body.once("close", release);
   return { status, headers, body };
 }

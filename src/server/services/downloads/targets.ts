@@ -37,6 +37,7 @@ export function toTarget(row: FileRow): DownloadTarget {
   }
   return {
     entryId: row.id,
+    ownerId: row.ownerId,
     name: row.name,
     mime: row.mime,
     size: Number(row.blobSize),

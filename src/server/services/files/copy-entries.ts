@@ -4,6 +4,7 @@ import { retainBlob } from "~/server/services/blobs";
 import type { EntryDto } from "~/server/services/entry-dto";
 import { assertParentFolder } from "~/server/services/files/insert-file";
 import { chargeUsed } from "~/server/services/quota";
+import { takeTokens } from "~/server/services/rate-limit";
 import { ENTRY_COLUMNS, rowToDto, type EntryRow } from "./entry-rows";
 import { insertWithFreeName } from "./free-name";
 import { newEntryId } from "./ids";
@@ -33,6 +34,9 @@ export async function copyTrees(
   target: { ownerId: string; parentId: string | null },
 ): Promise<EntryRow[]> {
   const rows = await liveSubtrees(tx, source.ownerId, source.roots.map((r) => r.id));
+  // Every entry copied costs the target owner a token (services/rate-limit.ts): one huge tree
+  // spends what many small copies would. Refused: TOO_MANY_REQUESTS, the transaction rolls back.
+  await takeTokens("tree", `user:${target.ownerId}`, rows.length);
 
   let bytes = 0n;
   const blobRefs = new Map<string, number>();

@@ -1,5 +1,6 @@
 import { db, Prisma } from "~/server/db/client";
 import type { EntryDto } from "~/server/services/entry-dto";
+import { takeTokens } from "~/server/services/rate-limit";
 import { ENTRY_COLUMNS, rowToDto, type EntryRow } from "./entry-rows";
 import { decodeCursor, encodeCursor, type ListCursor, type Phase, type SortField, type SortOrder } from "./list-cursor";
 import { requireLiveFolder } from "./tree";
@@ -128,7 +129,11 @@ export async function listScope(
 
 export async function listEntries(ownerId: string, input: ListInput): Promise<ListPage> {
   const q = input.q?.trim();
-  if (q) return listScope({ ownerId, search: q }, input);
+  if (q) {
+    // A search scans the whole drive: per-user token bucket (services/rate-limit.ts).
+    await takeTokens("search", `user:${ownerId}`);
+    return listScope({ ownerId, search: q }, input);
+  }
   const parentId = input.parentId ?? null;
   await requireLiveFolder(db, ownerId, parentId);
   return listScope({ ownerId, parentId }, input);

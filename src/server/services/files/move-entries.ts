@@ -3,6 +3,7 @@ import { DomainError } from "~/server/errors";
 import type { EntryDto } from "~/server/services/entry-dto";
 import { assertParentFolder } from "~/server/services/files/insert-file";
 import { isUniqueViolation } from "~/server/db/errors";
+import { takeTokens } from "~/server/services/rate-limit";
 import { ENTRY_COLUMNS, rowToDto, type EntryRow } from "./entry-rows";
 import { ancestorIds, requireLiveEntries } from "./tree";
 import { withTreeLock, type Tx } from "./tree-tx";
@@ -15,6 +16,8 @@ import { withTreeLock, type Tx } from "./tree-tx";
 export async function moveEntries(ownerId: string, input: { ids: string[]; parentId?: string | null }): Promise<EntryDto[]> {
   const parentId = input.parentId ?? null;
   const parentKey = parentId ?? "";
+  // One token per entry moved (services/rate-limit.ts), taken before any lock.
+  await takeTokens("tree", `user:${ownerId}`, new Set(input.ids).size);
   try {
     return await withTreeLock(ownerId, async (tx) => {
       await assertParentFolder(tx, ownerId, parentId);

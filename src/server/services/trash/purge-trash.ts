@@ -5,6 +5,7 @@ import { notFound } from "~/server/services/files/tree";
 import { withTreeLock, type Tx } from "~/server/services/files/tree-tx";
 import { refundUsed } from "~/server/services/quota";
 import { trashEntries } from "./trash-entries";
+import { takeTokens } from "~/server/services/rate-limit";
 
 // trash.purge and the retention sweeper: trashed subtrees are deleted for good. In one transaction
 // per batch of trash items: the rows go (their shares with them, by cascade), every blob they
@@ -86,6 +87,13 @@ async function purgeWhere(ownerId: string, where: Prisma.Sql): Promise<PurgeResu
  * trash when `ids` is omitted.
  */
 export async function purgeTrash(ownerId: string, input: { ids?: string[] } = {}): Promise<PurgeResult> {
+  // Purging deletes rows and blobs in bulk: per-user token bucket (services/rate-limit.ts).
+  await takeTokens("purge", `user:${ownerId}`);
+  return purgeOwnTrash(ownerId, input);
+}
+
+/** trash.purge without the user's rate limit (account deletion, operators). */
+async function purgeOwnTrash(ownerId: string, input: { ids?: string[] } = {}): Promise<PurgeResult> {
   let result: PurgeResult;
   if (input.ids === undefined) {
     result = await purgeWhere(ownerId, Prisma.sql`1 = 1`);
@@ -140,5 +148,5 @@ export async function emptyDrive(ownerId: string): Promise<PurgeResult> {
     if (roots.length === 0) break;
     await trashEntries(ownerId, { ids: roots.map((r) => r.id) });
   }
-  return purgeTrash(ownerId);
+  return purgeOwnTrash(ownerId);
 }

@@ -228,6 +228,10 @@ export function createLocalDriver(config: LocalDriverConfig): StorageDriver {
     delete: remove,
     list,
     copy,
+    relativeFilePath: (key) => {
+      assertValidKey(key, "relativeFilePath");
+      return `objects/${key}`;
+    },
     presignGet: async (key) => {
       assertValidKey(key, "presignGet");
       return null;
