@@ -99,7 +99,9 @@ export function isNetworkFailure(e: unknown): boolean {
 
 export function networkError(e: unknown, url: string): FilestoreError {
   const errno = errnoOf(e);
-  const why = errno ?? (e instanceof Error ? e.message : String(e));
+  let deepest: unknown = e;
+  while (deepest instanceof Error && deepest.cause instanceof Error) deepest = deepest.cause;
+  const why = errno ?? (deepest instanceof Error ? deepest.message : String(deepest));
   return new FilestoreError("NETWORK", `Cannot reach ${new URL(url).origin} (${why})`, { cause: e });
 }
 

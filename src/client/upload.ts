@@ -147,6 +147,16 @@ export async function uploadFile(client: FilestoreClient, localPath: string, opt
       session = await loadSession(client, init.uploadId);
     } else {
       session = { uploadId: init.uploadId, chunkSize: init.chunkSize, chunkCount: init.chunkCount, received: new Set(init.received), state: "open" };
+      if (!announced && session.received.size > 0) {
+        // init found an open session of the same name and size but no digest to tie it to this
+        // content: its chunks may be another file's. Start a clean one rather than complete a mix.
+        await client.call((t) => t.upload.abort.mutate({ uploadId: init.uploadId })).catch(() => {});
+        const fresh = await client.call((t) => t.upload.init.mutate({ name, size, parentId, chunkSize: opts.chunkSize ?? DEFAULT_CHUNK_BYTES }));
+        if ("instant" in fresh || fresh.uploadId === init.uploadId) {
+          throw new FilestoreError("CONFLICT", `Another upload of ${name} (same size) is open in that folder; try again once it has finished`);
+        }
+        session = { uploadId: fresh.uploadId, chunkSize: fresh.chunkSize, chunkCount: fresh.chunkCount, received: new Set(fresh.received), state: "open" };
+      }
     }
   }
   await opts.onSession?.({ uploadId: session.uploadId, sha256: announced, chunkSize: session.chunkSize, chunkCount: session.chunkCount });
