@@ -77,7 +77,7 @@ same content are "up to date".`,
     .command("download")
     .description("download a file or a folder, verifying every file's SHA-256 (a .part left behind resumes)")
     .argument("<remote>", "drive path")
-    .argument("[local]", "local folder or file path", ".")
+    .argument("[local]", "local folder (a folder goes inside it under its own name) or file path", ".")
     .addOption(conflictOption())
     .addOption(parallelOption())
     .option("-c, --continue", "treat a shorter local file as a partial download and resume it")

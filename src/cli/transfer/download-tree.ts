@@ -88,9 +88,10 @@ export async function downloadTree(ctx: Context, remote: string, local: string, 
     await mkdir(path.dirname(path.resolve(dest)), { recursive: true });
     jobs.push({ entry, remote: joinPath(remote), local: dest });
   } else {
-    // A folder lands inside an existing local folder under its own name, else at `local` itself;
-    // the root's contents go straight into `local`.
-    const dest = node.id !== null && into ? path.join(local, node.name) : local;
+    // A folder always lands in `local` under its own name (created when missing), whether or not
+    // `local` exists yet, so an interrupted download run again finds its .part files; the root's
+    // contents go straight into `local`.
+    const dest = node.id !== null ? path.join(local, node.name) : local;
     await collect(ctx, node, joinPath(remote), dest, jobs, failed);
   }
   progress.addTotal(jobs.reduce((sum, j) => sum + (j.entry.size ?? 0), 0));
