@@ -70,6 +70,9 @@ export async function main(argv: string[]): Promise<ExitCode> {
   }
 }
 
+// Should the work ever stall with nothing left to wait on, node ends the process: that must not
+// look like success.
+process.exitCode = EXIT.ERROR;
 const code = await main(process.argv.slice(2));
 // Let stdout drain (a pipe) before leaving; keep-alive sockets must not hold the process open.
 process.exitCode = code;

@@ -93,3 +93,25 @@ export async function errorFromResponse(res: http.IncomingMessage, what: string)
   if (Number.isFinite(retryAfter) && retryAfter >= 0) details = { ...details, retryAfter };
   return new FilestoreError(code, message, { status, details });
 }
+
+/**
+ * fetch() for the tRPC link, over node:http and the same keep-alive agents. Node 20's built-in
+ * fetch can leave its promise unsettled when a server closes the connection right away (the
+ * process then simply ends, exit code 0, with nothing said); node:http reports ECONNRESET.
+ */
+export async function nodeFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
+  const url = typeof input === "string" ? input : input instanceof URL ? input.toString() : input.url;
+  const headers: Record<string, string> = {};
+  new Headers(init.headers).forEach((value, key) => (headers[key] = value));
+  const body = init.body == null ? undefined : typeof init.body === "string" ? Buffer.from(init.body) : Buffer.from(await new Response(init.body).arrayBuffer());
+  if (body) headers["content-length"] = String(body.length);
+  const res = await sendRaw({ method: init.method ?? "GET", url, headers, body: body ? () => body : undefined, signal: init.signal ?? undefined });
+  const out = new Headers();
+  for (const [key, value] of Object.entries(res.headers)) {
+    if (Array.isArray(value)) for (const v of value) out.append(key, v);
+    else if (value !== undefined) out.set(key, value);
+  }
+  const status = res.statusCode ?? 0;
+  const text = await readText(res, 64 * 1024 * 1024);
+  return new Response(status === 204 || status === 304 ? null : text, { status, statusText: res.statusMessage, headers: out });
+}

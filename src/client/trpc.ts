@@ -3,6 +3,7 @@ import { observable, type Unsubscribable } from "@trpc/server/observable";
 import superjson from "superjson";
 import type { AppRouter } from "../server/trpc/root";
 import { isNetworkFailure } from "./errors";
+import { nodeFetch } from "./http";
 import type { TokenKeeper } from "./tokens";
 
 // The typed tRPC client: every call is checked against the server's AppRouter. Calls carry the
@@ -52,6 +53,7 @@ export function createTrpc(baseUrl: string, keeper: TokenKeeper | null, extraHea
       httpLink({
         url: `${baseUrl}/api/trpc`,
         transformer: superjson,
+        fetch: nodeFetch,
         headers: ({ op }) => {
           const token = (op.context as { accessToken?: string | null }).accessToken;
           return token ? { ...extraHeaders, authorization: `Bearer ${token}` } : extraHeaders;
