@@ -95,6 +95,7 @@ async function measure(serverPid: number, body: () => Promise<void>): Promise<Me
 }
 
 interface Source {
+  size: number;
   file: string;
   chunks: string[];
   digests: string[];
@@ -102,8 +103,8 @@ interface Source {
 }
 
 /** The content written to one file, and split into chunk files for curl, with every digest. */
-async function writeSource(dir: string, seed: string): Promise<Source> {
-  const content = new Content(SIZE, seed);
+async function writeSource(dir: string, seed: string, size: number): Promise<Source> {
+  const content = new Content(size, seed);
   const file = path.join(dir, `${seed}.bin`);
   const whole = createHash("sha256");
   const gen = content.stream();
@@ -111,17 +112,17 @@ async function writeSource(dir: string, seed: string): Promise<Source> {
   await pipeline(gen, createWriteStream(file, { highWaterMark: MiB }));
   const chunks: string[] = [];
   const digests: string[] = [];
-  for (let off = 0, i = 0; off < SIZE; off += CHUNK, i++) {
+  for (let off = 0, i = 0; off < size; off += CHUNK, i++) {
     const chunk = path.join(dir, `${seed}.${String(i).padStart(5, "0")}`);
     const h = createHash("sha256");
-    const part = createReadStream(file, { start: off, end: Math.min(SIZE, off + CHUNK) - 1, highWaterMark: MiB });
+    const part = createReadStream(file, { start: off, end: Math.min(size, off + CHUNK) - 1, highWaterMark: MiB });
     part.on("data", (b) => h.update(b as Buffer));
     await pipeline(part, createWriteStream(chunk));
     chunks.push(chunk);
     digests.push(`sha-256=:${h.digest("base64")}:`);
   }
   for (const f of [file, ...chunks]) for await (const _ of createReadStream(f, { highWaterMark: MiB })); // page cache
-  return { file, chunks, digests, sha256: whole.digest("hex") };
+  return { file, chunks, digests, sha256: whole.digest("hex"), size };
 }
 
 async function trpcCurl(baseUrl: string, auth: string, proc: string, input: unknown): Promise<any> {
@@ -152,22 +153,21 @@ await runBench(async () => {
     must(await run(process.execPath, [CLI, "login", "-u", username, "--password-stdin"], { ...home, __STDIN: password }), "filestore login");
     const results: Record<string, Measured[]> = { "upload CLI": [], "upload curl": [], "download CLI": [], "download curl": [] };
 
-    for (let r = 0; r < RUNS; r++) {
-      const src = await writeSource(work, `cli${r}-${randomBytes(3).toString("hex")}`);
-      const out = path.join(work, `out${r}`);
+    /** One round: CLI and curl, up and down, of new content of `size` bytes. */
+    const round = async (label: string, size: number): Promise<Record<string, Measured>> => {
+      const src = await writeSource(work, `${label}-${randomBytes(3).toString("hex")}`, size);
+      const out = path.join(work, `out-${label}`);
       await mkdir(out);
-
-      results["upload CLI"]!.push(
-        await measure(serverPid, async () => {
-          must(await run(process.execPath, [CLI, "-q", "upload", "-j", String(PARALLEL), src.file, `/cli${r}/`], home), "filestore upload");
-        }),
-      );
-      const fileId = JSON.parse(must(await run(process.execPath, [CLI, "--json", "ls", `/cli${r}/${path.basename(src.file)}`], home), "ls").stdout).items[0].id as string;
-
-      results["upload curl"]!.push(
-        await measure(serverPid, async () => {
+      const remote = `/${label}/${path.basename(src.file)}`;
+      const m: Record<string, Measured> = {};
+      try {
+        m["upload CLI"] = await measure(serverPid, async () => {
+          must(await run(process.execPath, [CLI, "-q", "upload", "-j", String(PARALLEL), src.file, `/${label}/`], home), "filestore upload");
+        });
+        const fileId = JSON.parse(must(await run(process.execPath, [CLI, "--json", "ls", remote], home), "ls").stdout).items[0].id as string;
+        m["upload curl"] = await measure(serverPid, async () => {
           // The same session without the digest at init (the server holds this content now: with it, init would answer 秒传).
-          const init = await trpcCurl(app.baseUrl, bearer, "upload.init", { name: "curl.bin", size: SIZE, chunkSize: CHUNK });
+          const init = await trpcCurl(app.baseUrl, bearer, "upload.init", { name: "curl.bin", parentId: null, size, chunkSize: CHUNK });
           const args = ["-sS", "--fail", "-Z", "--parallel-max", String(PARALLEL), "-o", "/dev/null"];
           src.chunks.forEach((chunk, i) => {
             if (i > 0) args.push("--next", "-sS", "--fail", "-o", "/dev/null");
@@ -176,21 +176,24 @@ await runBench(async () => {
           must(await run("curl", args), "curl chunk PUTs");
           const done = await trpcCurl(app.baseUrl, bearer, "upload.complete", { uploadId: init.uploadId });
           if (done.file.sha256 !== src.sha256) throw new Error("curl upload: wrong SHA-256");
-        }),
-      );
-
-      results["download CLI"]!.push(
-        await measure(serverPid, async () => {
-          must(await run(process.execPath, [CLI, "-q", "download", `/cli${r}/${path.basename(src.file)}`, path.join(out, "cli.bin")], home), "filestore download");
-        }),
-      );
-      results["download curl"]!.push(
-        await measure(serverPid, async () => {
+        });
+        m["download CLI"] = await measure(serverPid, async () => {
+          must(await run(process.execPath, [CLI, "-q", "download", remote, path.join(out, "cli.bin")], home), "filestore download");
+        });
+        m["download curl"] = await measure(serverPid, async () => {
           must(await run("curl", ["-sS", "--fail", "-H", `authorization: ${bearer}`, "-o", path.join(out, "curl.bin"), `${app.baseUrl}/api/files/${fileId}/content`]), "curl download");
-        }),
-      );
-      await rm(out, { recursive: true, force: true });
-      for (const f of [src.file, ...src.chunks]) await rm(f, { force: true });
+        });
+      } finally {
+        await rm(out, { recursive: true, force: true });
+        for (const f of [src.file, ...src.chunks]) await rm(f, { force: true });
+      }
+      return m;
+    };
+
+    await round("warmup", 64 * MiB); // JIT, connection pools: not measured
+    for (let r = 0; r < RUNS; r++) {
+      const m = await round(`run${r}`, SIZE);
+      for (const [what, measured] of Object.entries(m)) results[what]!.push(measured);
     }
 
     console.log(`\n${SIZE / MiB} MiB, ${RUNS} run(s), chunks of ${CHUNK / MiB} MiB × ${PARALLEL}; load average at start: ${load}`);

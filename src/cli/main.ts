@@ -5,6 +5,7 @@ import { registerFiles } from "./commands/files";
 import { registerShares } from "./commands/shares";
 import { registerTransfer } from "./commands/transfer";
 import { registerTrash } from "./commands/trash";
+import { registerUploads } from "./commands/uploads";
 import type { GlobalOptions } from "./context";
 import { EXIT, exitCodeFor, type ExitCode } from "./exit-codes";
 
@@ -32,6 +33,7 @@ Paths in the drive are written like /folder/file.txt. Exit codes: 0 ok, 1 error,
   registerFiles(program, globals);
   registerTrash(program, globals);
   registerTransfer(program, globals, setExit);
+  registerUploads(program, globals);
   registerShares(program, globals);
   // Usage errors are ours to number (commander's default is 1); help everywhere.
   const configure = (cmd: Command) => {

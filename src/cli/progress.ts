@@ -99,6 +99,12 @@ function barProgress(verb: string): Progress {
     },
     cliProgress.Presets.shades_classic,
   );
+  // Ctrl-C: give the terminal its cursor back (the bars hide it); the upload resumes next time.
+  const onSigint = () => {
+    multi.stop();
+    process.exit(130);
+  };
+  process.once("SIGINT", onSigint);
   let total = 0;
   let totalDone = 0;
   const totalSpeed = new Speed();
@@ -155,6 +161,7 @@ function barProgress(verb: string): Progress {
       };
     },
     stop() {
+      process.off("SIGINT", onSigint);
       refreshTotal();
       multi.stop();
     },

@@ -3,7 +3,7 @@ import { stat } from "node:fs/promises";
 import path from "node:path";
 import type { Entry, FilestoreClient } from "./client";
 import { FilestoreError } from "./errors";
-import { contentDigest, proofFor, sha256File } from "./hash";
+import { contentDigest, proofFor, sha256File, sha256FileAndChunks } from "./hash";
 import { errorFromResponse, readText } from "./http";
 import { Limiter, sleep } from "./limiter";
 
@@ -105,11 +105,16 @@ export async function uploadFile(client: FilestoreClient, localPath: string, opt
   const progress = (phase: UploadProgress["phase"], done: number) => opts.onProgress?.({ phase, done, total: size });
 
   let sha256 = opts.sha256?.toLowerCase() ?? null;
+  const requestedChunk = opts.chunkSize ?? DEFAULT_CHUNK_BYTES;
+  /** Chunk digests from the hashing pass, valid while the session's chunk size is the one asked for. */
+  let digests: { chunkSize: number; list: string[] } | null = null;
   const announce = opts.instant ?? size >= INSTANT_MIN_BYTES;
   if (announce && !sha256) {
     let hashed = 0;
     progress("hashing", 0);
-    sha256 = await sha256File(localPath, { signal: opts.signal, onBytes: (n) => progress("hashing", (hashed += n)) });
+    const both = await sha256FileAndChunks(localPath, size, requestedChunk, { signal: opts.signal, onBytes: (n) => progress("hashing", (hashed += n)) });
+    sha256 = both.sha256;
+    digests = { chunkSize: requestedChunk, list: both.chunks };
   }
 
   let session: Session | null = null;
@@ -125,13 +130,13 @@ export async function uploadFile(client: FilestoreClient, localPath: string, opt
     let init: InitResult;
     try {
       init = await client.call((t) =>
-        t.upload.init.mutate({ name, size, parentId, chunkSize: opts.chunkSize ?? DEFAULT_CHUNK_BYTES, ...(announced ? { sha256: announced } : {}) }),
+        t.upload.init.mutate({ name, size, parentId, chunkSize: requestedChunk, ...(announced ? { sha256: announced } : {}) }),
       );
     } catch (e) {
       // Digest announcements are throttled per user (a tree of many files): upload without 秒传.
       if (!announced || !isCode(e, "TOO_MANY_REQUESTS")) throw e;
       announced = null;
-      init = await client.call((t) => t.upload.init.mutate({ name, size, parentId, chunkSize: opts.chunkSize ?? DEFAULT_CHUNK_BYTES }));
+      init = await client.call((t) => t.upload.init.mutate({ name, size, parentId, chunkSize: requestedChunk }));
     }
     if ("instant" in init) {
       await opts.onSession?.({ uploadId: init.uploadId, sha256: announced, chunkSize: 0, chunkCount: 0 });
@@ -151,7 +156,7 @@ export async function uploadFile(client: FilestoreClient, localPath: string, opt
         // init found an open session of the same name and size but no digest to tie it to this
         // content: its chunks may be another file's. Start a clean one rather than complete a mix.
         await client.call((t) => t.upload.abort.mutate({ uploadId: init.uploadId })).catch(() => {});
-        const fresh = await client.call((t) => t.upload.init.mutate({ name, size, parentId, chunkSize: opts.chunkSize ?? DEFAULT_CHUNK_BYTES }));
+        const fresh = await client.call((t) => t.upload.init.mutate({ name, size, parentId, chunkSize: requestedChunk }));
         if ("instant" in fresh || fresh.uploadId === init.uploadId) {
           throw new FilestoreError("CONFLICT", `Another upload of ${name} (same size) is open in that folder; try again once it has finished`);
         }
@@ -162,12 +167,13 @@ export async function uploadFile(client: FilestoreClient, localPath: string, opt
   await opts.onSession?.({ uploadId: session.uploadId, sha256: announced, chunkSize: session.chunkSize, chunkCount: session.chunkCount });
 
   const resumedChunks = session.received.size;
+  const known = digests?.chunkSize === session.chunkSize ? digests.list : [];
   let sentBytes = 0;
   if (session.state === "open") {
-    sentBytes = await sendChunks(client, localPath, size, session, opts, progress);
+    sentBytes = await sendChunks(client, localPath, size, session, opts, progress, known);
   }
   progress("completing", size);
-  const file = await completeWithRetry(client, localPath, size, session, opts, progress, (n) => (sentBytes += n));
+  const file = await completeWithRetry(client, localPath, size, session, opts, progress, known, (n) => (sentBytes += n));
   return { file, uploadId: session.uploadId, instant: false, sentBytes, resumedChunks, sha256: sha256 ?? file.sha256 };
 }
 
@@ -183,6 +189,7 @@ async function sendChunks(
   session: Session,
   opts: UploadFileOptions,
   progress: (phase: UploadProgress["phase"], done: number) => void,
+  digests: readonly string[],
 ): Promise<number> {
   const missing = Array.from({ length: session.chunkCount }, (_, i) => i).filter((i) => !session.received.has(i));
   let onServer = [...session.received].reduce((sum, i) => sum + chunkLength(size, session, i), 0);
@@ -202,7 +209,7 @@ async function sendChunks(
         await limiter.run(async () => {
           if (failure !== null) return;
           const length = chunkLength(size, session, index);
-          const bytes = await putChunk(client, localPath, session, index, length, opts, (n) => {
+          const bytes = await putChunk(client, localPath, session, index, length, opts, digests[index] ?? null, (n) => {
             inFlight += n;
             report();
           });
@@ -230,10 +237,11 @@ async function putChunk(
   index: number,
   length: number,
   opts: UploadFileOptions,
+  knownDigest: string | null,
   onBytes: (n: number) => void,
 ): Promise<{ sent: number; attempted: number }> {
   const start = index * session.chunkSize;
-  let digest: string | null = null;
+  let digest: string | null = knownDigest;
   let sent = 0;
   let counted = 0;
   let lastError: unknown = null;
@@ -307,6 +315,7 @@ async function completeWithRetry(
   session: Session,
   opts: UploadFileOptions,
   progress: (phase: UploadProgress["phase"], done: number) => void,
+  digests: readonly string[],
   addSent: (n: number) => void,
 ): Promise<Entry> {
   for (let attempt = 1; ; attempt++) {
@@ -318,7 +327,7 @@ async function completeWithRetry(
       if (isCode(e, "PRECONDITION_FAILED")) {
         // Chunks the server dropped or never recorded: send them and complete again.
         session.received = (await loadSession(client, session.uploadId)).received;
-        addSent(await sendChunks(client, localPath, size, session, opts, progress));
+        addSent(await sendChunks(client, localPath, size, session, opts, progress, digests));
         continue;
       }
       if (isCode(e, "CONFLICT")) {

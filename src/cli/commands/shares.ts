@@ -7,7 +7,7 @@ import { UsageError } from "../exit-codes";
 import { humanDate, table } from "../output";
 import { passwordFrom } from "./auth";
 
-// share, shares, unshare.
+// share, shares, unshare, and save (someone's link into your own drive).
 
 /** "7d", "12h", "90 minutes" from now, or an absolute date ("2026-12-31", ISO 8601). */
 export function parseExpiry(raw: string, now = Date.now()): Date {
@@ -106,5 +106,23 @@ export function registerShares(program: Command, globals: () => GlobalOptions): 
       for (const token of tokens) await ctx.client.call((t) => t.share.revoke.mutate({ token }));
       for (const token of tokens) ctx.out.line(`revoked ${ctx.client.href(`/s/${token}`)}`);
       ctx.out.result({ revoked: tokens });
+    });
+
+  program
+    .command("save")
+    .description("copy what a share link holds into your drive (no bytes are copied)")
+    .argument("<link>", "share URL or token")
+    .argument("[folder]", "drive folder to put it in", "/")
+    .option("--password-stdin", "read the link's password from standard input")
+    .action(async (link: string, folder: string, opts: { passwordStdin?: boolean }) => {
+      const ctx = await createContext(globals());
+      const token = tokenOf(link);
+      if (!token) throw new UsageError(`Not a share link or token: ${link}`);
+      const password = opts.passwordStdin ? await passwordFrom({ passwordStdin: true }) : undefined;
+      const target = await ctx.paths.folder(folder);
+      const entry = await ctx.client.call((t) => t.share.save.mutate({ token, password, parentId: target.id }));
+      const saved = joinPath(folder, entry.name);
+      ctx.out.line(`saved ${saved}`);
+      ctx.out.result({ saved: { ...entry, path: saved } });
     });
 }

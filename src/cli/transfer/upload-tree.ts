@@ -172,11 +172,15 @@ export async function uploadTree(ctx: Context, sources: string[], remote: string
       }
     }
 
-    if (announce) await hash();
     // A session to continue: the journal's (this very file), else one the server lists with the
     // same name, size, folder and digest (only with a digest: without one it could be any file's).
-    const listed = announce ? pending.find((p) => p.name === f.name && p.size === f.size && (p.parentId ?? null) === parentId && p.sha256 === sha256) : undefined;
-    const resumeUploadId = record?.uploadId ?? listed?.uploadId ?? null;
+    // Otherwise the file is hashed by uploadFile, in the same read as its chunk digests.
+    let resumeUploadId = record?.uploadId ?? null;
+    const candidates = announce ? pending.filter((p) => p.name === f.name && p.size === f.size && (p.parentId ?? null) === parentId && p.sha256) : [];
+    if (!resumeUploadId && candidates.length) {
+      const digest = await hash();
+      resumeUploadId = candidates.find((p) => p.sha256 === digest)?.uploadId ?? null;
+    }
 
     const result = await uploadFile(ctx.client, f.path, {
       parentId,
@@ -187,7 +191,10 @@ export async function uploadTree(ctx: Context, sources: string[], remote: string
       sha256: sha256 ?? undefined,
       instant: announce,
       resumeUploadId,
-      onSession: (s) => journal.put({ key, sha256: s.sha256, uploadId: s.uploadId }),
+      onSession: async (s) => {
+        await journal.put({ key, sha256: s.sha256, uploadId: s.uploadId });
+        if (s.sha256 && !sha256) await journal.put({ key: hashKey(f), sha256: s.sha256, uploadId: null });
+      },
       onProgress: (p) => bar.update(p.done, p.phase),
     });
     let file: Entry = result.file;
