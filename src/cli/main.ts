@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from "commander";
+import pkg from "../../package.json" with { type: "json" };
 import { FilestoreError } from "../client/errors";
 import { registerAuth } from "./commands/auth";
 import { registerFiles } from "./commands/files";
@@ -16,6 +17,7 @@ export function buildProgram(setExit: (code: ExitCode) => void): Command {
   const program = new Command("filestore");
   program
     .description("The filestore drive from the command line: files, folders, uploads, downloads, trash and share links.")
+    .version(pkg.version, "-V, --version")
     .addOption(new Option("--url <url>", "the drive's address (default: $FILESTORE_URL, else the server of the last login)"))
     .option("--json", "print the result as JSON on stdout (no progress output)")
     .option("-q, --quiet", "no progress output")

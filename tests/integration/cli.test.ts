@@ -106,7 +106,7 @@ describe("filestore ls, mkdir, mv, cp, rm, trash", () => {
 
   it("has --help for every command and rejects bad usage with exit code 2", async () => {
     const env = (await cliHome(app.baseUrl)).env;
-    const commands = ["login", "signup", "logout", "whoami", "ls", "mkdir", "mv", "cp", "rm", "trash", "trash ls", "trash restore", "trash empty", "upload", "download", "share", "shares", "unshare"];
+    const commands = ["login", "signup", "logout", "whoami", "ls", "mkdir", "mv", "cp", "rm", "trash", "trash ls", "trash restore", "trash empty", "upload", "download", "uploads", "uploads abort", "share", "shares", "unshare", "save"];
     const helps = await Promise.all(commands.map((c) => cli([...c.split(" "), "--help"], { env })));
     helps.forEach((h, i) => {
       expect(h.code, commands[i]).toBe(0);
@@ -152,6 +152,13 @@ describe("filestore share, shares, unshare", () => {
       share: { name: "shared.txt", maxDownloads: 3 },
     });
 
+    // Someone else saves the link into their own drive (no bytes copied).
+    const other = await loggedIn();
+    const saved = await other.run(["--json", "save", link.url, "/", "--password-stdin"], "s3cret-pw");
+    expect(saved.code, saved.stderr).toBe(0);
+    expect(saved.json().saved).toMatchObject({ path: "/shared.txt", size: 13 });
+    expect((await other.run(["save", link.url, "/", "--password-stdin"], "wrong-pw")).code).toBe(3);
+
     expect((await run(["unshare", link.url])).code).toBe(0);
     await expect(visitor.call((t) => t.share.open.mutate({ token: link.token, password: "s3cret-pw" }))).rejects.toMatchObject({ code: "NOT_FOUND" });
     expect((await run(["unshare", "/pub"])).code).toBe(0);
@@ -160,6 +167,22 @@ describe("filestore share, shares, unshare", () => {
     expect((await run(["unshare", "/pub"])).code).toBe(4);
     expect((await run(["share", "/pub", "--expires", "yesterday"])).code).toBe(2);
     expect((await run(["share", "/pub", "--max-downloads", "0"])).code).toBe(2);
+  });
+});
+
+describe("filestore uploads", () => {
+  it("lists open upload sessions and aborts them", async () => {
+    const { user, run } = await loggedIn();
+    const script = new FilestoreClient({ url: app.baseUrl });
+    await script.signIn({ username: user.username, password: user.password });
+    const open = await script.call((t) => t.upload.init.mutate({ name: "half.bin", size: 3 * 1024 * 1024, chunkSize: 1024 * 1024 }));
+    const listed = await run(["--json", "uploads"]);
+    expect(listed.json().uploads).toMatchObject([{ uploadId: open.uploadId, name: "half.bin", size: 3 * 1024 * 1024, receivedCount: 0 }]);
+    expect((await run(["uploads"])).stdout).toMatch(new RegExp(`^${open.uploadId}\\s+3\\.00 MiB\\s+0%\\s.*half\\.bin$`, "m"));
+    expect((await run(["uploads", "abort"])).code).toBe(2);
+    expect((await run(["uploads", "abort", "--all"])).code).toBe(0);
+    expect((await run(["--json", "uploads"])).json().uploads).toEqual([]);
+    expect((await run(["uploads", "abort", open.uploadId])).code).toBe(4);
   });
 });
 
