@@ -145,7 +145,8 @@ await runBench(async () => {
   const username = `b_${randomBytes(6).toString("hex")}`;
   const password = `pw-${randomBytes(12).toString("hex")}`;
   const actor = await createUser({ username, password, quotaBytes: 2 ** 42 });
-  const bearer = `Bearer ${(await startSession(actor)).accessToken}`;
+  // A fresh access token before each curl step (outside the timing): a slow run outlives one.
+  const freshBearer = async () => `Bearer ${(await startSession(actor)).accessToken}`;
 
   const work = await mkdtemp(path.join(process.env.BENCH_DIR ?? os.tmpdir(), "fs-bench-cli-"));
   const home = { XDG_CONFIG_HOME: path.join(work, "config"), XDG_STATE_HOME: path.join(work, "state"), FILESTORE_URL: app.baseUrl, HOME: work };
@@ -165,10 +166,11 @@ await runBench(async () => {
           must(await run(process.execPath, [CLI, "-q", "upload", "-j", String(PARALLEL), src.file, `/${label}/`], home), "filestore upload");
         });
         const fileId = JSON.parse(must(await run(process.execPath, [CLI, "--json", "ls", remote], home), "ls").stdout).items[0].id as string;
+        let bearer = await freshBearer();
         m["upload curl"] = await measure(serverPid, async () => {
           // The same session without the digest at init (the server holds this content now: with it, init would answer 秒传).
           const init = await trpcCurl(app.baseUrl, bearer, "upload.init", { name: "curl.bin", parentId: null, size, chunkSize: CHUNK });
-          const args = ["-sS", "--fail", "-Z", "--parallel-max", String(PARALLEL), "-o", "/dev/null"];
+          const args = ["-sS", "--no-progress-meter", "--fail", "-Z", "--parallel-max", String(PARALLEL), "-o", "/dev/null"];
           src.chunks.forEach((chunk, i) => {
             if (i > 0) args.push("--next", "-sS", "--fail", "-o", "/dev/null");
             args.push("-X", "PUT", "-H", `authorization: ${bearer}`, "-H", "content-type: application/octet-stream", "-H", `content-digest: ${src.digests[i]}`, "-T", chunk, `${app.baseUrl}/api/uploads/${init.uploadId}/chunks/${i}`);
@@ -180,6 +182,7 @@ await runBench(async () => {
         m["download CLI"] = await measure(serverPid, async () => {
           must(await run(process.execPath, [CLI, "-q", "download", remote, path.join(out, "cli.bin")], home), "filestore download");
         });
+        bearer = await freshBearer();
         m["download curl"] = await measure(serverPid, async () => {
           must(await run("curl", ["-sS", "--fail", "-H", `authorization: ${bearer}`, "-o", path.join(out, "curl.bin"), `${app.baseUrl}/api/files/${fileId}/content`]), "curl download");
         });
