@@ -30,7 +30,7 @@ class Speed {
     while (this.samples.length > 2 && t - this.samples[0]!.t > this.windowMs) this.samples.shift();
     const first = this.samples[0]!;
     const dt = (t - first.t) / 1000;
-    return dt > 0.2 ? (bytes - first.bytes) / dt : 0;
+    return dt >= 1 ? Math.max(0, bytes - first.bytes) / dt : 0;
   }
 }
 
@@ -40,8 +40,9 @@ const fit = (label: string, width: number) => {
 };
 
 function eta(remaining: number, rate: number): string {
-  if (rate <= 0 || !Number.isFinite(remaining / rate)) return "--";
-  return humanDuration((remaining / rate) * 1000);
+  const seconds = remaining / rate;
+  if (rate <= 0 || !Number.isFinite(seconds) || seconds > 99 * 3600) return "--";
+  return humanDuration(seconds * 1000);
 }
 
 export function createProgress(opts: { enabled: boolean; tty: boolean; verb: string }): Progress {
@@ -87,10 +88,10 @@ function barProgress(verb: string): Progress {
   const multi = new cliProgress.MultiBar(
     {
       stream: process.stderr,
-      format: `{label} {bar} {percentage}% {done}/{size} {rate} ETA {eta}`,
+      format: `{label} {bar} {percentage}% {done}/{size} {rate} ETA {remaining}`,
       barsize: width,
       hideCursor: true,
-      clearOnComplete: false,
+      clearOnComplete: true,
       stopOnComplete: false,
       autopadding: true,
       fps: 8,
@@ -113,7 +114,7 @@ function barProgress(verb: string): Progress {
     done: humanSize(done),
     size: humanSize(size),
     rate: humanRate(rate).padStart(11),
-    eta: eta(size - done, rate),
+    remaining: eta(size - done, rate),
   });
   const totalBar = multi.create(1, 0, payload(`${verb} (total)`, 0, 0, 0));
   const refreshTotal = () => {
@@ -128,7 +129,8 @@ function barProgress(verb: string): Progress {
     },
     file(label, size) {
       const bar = multi.create(Math.max(size, 1), 0, payload(label, 0, size, 0));
-      const speed = new Speed();
+      let speed = new Speed();
+      let shownPhase: string | undefined;
       let last = 0;
       let closed = false;
       const close = (line: string) => {
@@ -144,6 +146,11 @@ function barProgress(verb: string): Progress {
             totalDone += done - last;
             last = done;
             refreshTotal();
+          }
+          // Hashing, then sending: each phase has its own speed.
+          if (phase !== shownPhase) {
+            speed = new Speed();
+            shownPhase = phase;
           }
           const rate = speed.add(done);
           bar.update(Math.min(done, size), payload(phase && phase !== "uploading" && phase !== "downloading" ? `${label} (${phase})` : label, done, size, rate));
@@ -163,6 +170,7 @@ function barProgress(verb: string): Progress {
     stop() {
       process.off("SIGINT", onSigint);
       refreshTotal();
+      multi.update(); // draws the lines logged since the last frame
       multi.stop();
     },
   };

@@ -207,7 +207,7 @@ export async function uploadTree(ctx: Context, sources: string[], remote: string
     await journal.forget(key);
     const status: UploadStatus = result.instant ? "instant" : result.resumedChunks > 0 ? "resumed" : "uploaded";
     const as = file.name !== f.name ? ` as ${file.name}` : "";
-    bar.finish(`${result.instant ? "秒传 (instant)" : status}${as}`);
+    bar.finish(`${result.instant ? "秒传 (instant)" : status}${as}`, !result.instant);
     outcome(f, { status, id: file.id, sha256: file.sha256, sentBytes: result.sentBytes, resumedChunks: result.resumedChunks, ...(as ? { path: joinPath(...f.folder, file.name) } : {}) });
   };
 
