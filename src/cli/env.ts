@@ -11,6 +11,4 @@ export const cliEnv = {
   configDir: path.join(process.env.XDG_CONFIG_HOME || path.join(os.homedir(), ".config"), "filestore"),
   /** The upload journal: $XDG_STATE_HOME/filestore, else ~/.local/state/filestore. */
   stateDir: path.join(process.env.XDG_STATE_HOME || path.join(os.homedir(), ".local", "state"), "filestore"),
-  /** NO_COLOR (https://no-color.org) turns off colour in progress bars. */
-  noColor: process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== "",
 };

@@ -187,7 +187,7 @@ export async function cliHome(url: string): Promise<CliHome> {
   return {
     config,
     state,
-    env: { XDG_CONFIG_HOME: config, XDG_STATE_HOME: state, FILESTORE_URL: url, HOME: root, NO_COLOR: "1" },
+    env: { XDG_CONFIG_HOME: config, XDG_STATE_HOME: state, FILESTORE_URL: url, HOME: root },
     remove: () => rm(root, { recursive: true, force: true }),
   };
 }
