@@ -170,9 +170,11 @@ await runBench(async () => {
         m["upload curl"] = await measure(serverPid, async () => {
           // The same session without the digest at init (the server holds this content now: with it, init would answer 秒传).
           const init = await trpcCurl(app.baseUrl, bearer, "upload.init", { name: "curl.bin", parentId: null, size, chunkSize: CHUNK });
-          const args = ["-sS", "--no-progress-meter", "--fail", "-Z", "--parallel-max", String(PARALLEL), "-o", "/dev/null"];
+          // --retry: a chunk answered 5xx is sent again, as the CLI does.
+          const each = ["-sS", "--fail", "--retry", "3", "--retry-delay", "1", "-o", "/dev/null"];
+          const args = ["--no-progress-meter", "-Z", "--parallel-max", String(PARALLEL), ...each];
           src.chunks.forEach((chunk, i) => {
-            if (i > 0) args.push("--next", "-sS", "--fail", "-o", "/dev/null");
+            if (i > 0) args.push("--next", ...each);
             args.push("-X", "PUT", "-H", `authorization: ${bearer}`, "-H", "content-type: application/octet-stream", "-H", `content-digest: ${src.digests[i]}`, "-T", chunk, `${app.baseUrl}/api/uploads/${init.uploadId}/chunks/${i}`);
           });
           must(await run("curl", args), "curl chunk PUTs");
