@@ -28,7 +28,8 @@ export async function startApp(env: Record<string, string> = {}): Promise<App> {
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const server = spawnTsx("src/server/main.ts", { NODE_ENV: "production", HOST: "127.0.0.1", PORT: String(port), NEXTAUTH_URL: baseUrl, ...env });
-  await server.waitFor(/listening on/, 90_000);
+  // Next starts slowly on a loaded machine: give it time rather than fail the file.
+  await server.waitFor(/listening on/, 300_000);
   return { baseUrl, server, stop: async () => void (await server.stop()) };
 }
 

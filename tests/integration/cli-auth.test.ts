@@ -16,7 +16,7 @@ import { createTestUser, type TestUser } from "../helpers/users";
 // CLI processes), an access token that expires in the middle of a long upload, logout, and the
 // exit codes of authentication failures. The app runs with 30 s access tokens (the least allowed).
 
-vi.setConfig({ testTimeout: 600_000 });
+vi.setConfig({ testTimeout: 600_000, hookTimeout: 600_000 });
 
 const MiB = 1024 * 1024;
 let app: App;

@@ -12,7 +12,7 @@ import { createTestUser, type TestUser } from "../helpers/users";
 // (production build, real services), behind a proxy that counts the bytes the server was sent.
 
 // Each CLI run is a process of its own (node + tsx): generous limits for a loaded 2-core machine.
-vi.setConfig({ testTimeout: 600_000 });
+vi.setConfig({ testTimeout: 600_000, hookTimeout: 600_000 });
 
 const MiB = 1024 * 1024;
 let app: App;

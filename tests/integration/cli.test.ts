@@ -12,7 +12,7 @@ import { createTestUser, type TestUser } from "../helpers/users";
 // The CLI's tree and sharing commands (ls, mkdir, mv, cp, rm, trash, share, shares, unshare), their
 // --json output and exit codes, --help everywhere, and the README's client script, run for real.
 
-vi.setConfig({ testTimeout: 600_000 });
+vi.setConfig({ testTimeout: 600_000, hookTimeout: 600_000 });
 
 let app: App;
 let local: string;
