@@ -30,7 +30,7 @@ beforeAll(async () => {
   app = await startApp({ ACCESS_TOKEN_TTL_SECONDS: "30", SIGNIN_MAX_FAILURES: "3", REDIS_PREFIX: `${process.env.REDIS_PREFIX}cli-auth:` });
   proxy = await startCountingProxy(app.baseUrl);
   local = await mkdtemp(path.join(os.tmpdir(), "fs-cli-auth-"));
-});
+}, 600_000);
 afterAll(async () => {
   await proxy?.close();
   await app?.stop();

@@ -25,7 +25,7 @@ beforeAll(async () => {
   app = await startApp();
   proxy = await startCountingProxy(app.baseUrl);
   local = await mkdtemp(path.join(os.tmpdir(), "fs-cli-files-"));
-});
+}, 600_000);
 afterAll(async () => {
   await proxy?.close();
   await app?.stop();

@@ -22,7 +22,7 @@ const homes: CliHome[] = [];
 beforeAll(async () => {
   app = await startApp();
   local = await mkdtemp(path.join(os.tmpdir(), "fs-cli-cmd-"));
-});
+}, 600_000);
 afterAll(async () => {
   await app?.stop();
   await cleanupDriveUsers(users);
