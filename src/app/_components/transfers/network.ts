@@ -10,8 +10,8 @@ export class OfflineError extends Error {
   }
 }
 
-/** Any answer from the drive's origin counts; a small static file costs it nothing. */
-const PROBE_URL = "/robots.txt";
+/** The liveness probe: answered by the web process itself, asking nothing of the database or broker. */
+const PROBE_URL = "/api/health/live";
 const PROBE_EVERY_MS = 3_000;
 const PROBE_TIMEOUT_MS = 5_000;
 
@@ -42,7 +42,7 @@ export class Network {
   async reachable(): Promise<boolean> {
     if (typeof navigator !== "undefined" && !navigator.onLine) return false;
     try {
-      await fetch(PROBE_URL, { method: "HEAD", cache: "no-store", signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+      await fetch(PROBE_URL, { cache: "no-store", signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
       return true;
     } catch {
       return false;
