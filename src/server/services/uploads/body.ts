@@ -131,7 +131,8 @@ const CLIENT_GONE = () => new DomainError("BAD_REQUEST", "The client closed the 
  */
 export function feed(body: Readable, sink: NodeJS.WritableStream & { destroy(error?: Error): unknown }, signal: AbortSignal): () => void {
   const onGone = (e?: unknown) => sink.destroy(e instanceof DomainError ? e : CLIENT_GONE());
-  const onAbort = () => onGone();
+  // A signal aborted with a DomainError (the writer's claim was lost) says so; else the client went.
+  const onAbort = () => onGone(signal.aborted ? signal.reason : undefined);
   const onClose = () => {
     if (!body.readableEnded) onGone();
   };

@@ -153,11 +153,19 @@ export async function putChunk(
       digest: expectedDigest !== null,
     });
     const source = chunkSource(req, meter);
+    // Another writer took this chunk over (we were thought dead): stop writing its part at once.
+    const onLost = () => {
+      meter.failure ??= claim.lost.reason as DomainError;
+      meter.destroy(meter.failure);
+    };
+    claim.lost.addEventListener("abort", onLost, { once: true });
     let etag: string;
     const part = storage.multipart.uploadPart(session.stagingKey, multipartId, index + 1, meter, expected);
     try {
       [{ etag }] = await Promise.all([part, source.finished]);
+      claim.lost.removeEventListener("abort", onLost);
     } catch (e) {
+      claim.lost.removeEventListener("abort", onLost);
       source.stop();
       meter.destroy();
       // The claim is released only once the storage write has stopped (finally below).
