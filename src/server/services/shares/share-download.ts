@@ -1,6 +1,6 @@
 import { DomainError } from "~/server/errors";
 import { fileTargetById } from "~/server/services/downloads/targets";
-import type { DeliveryHook, DownloadTarget } from "~/server/services/downloads/respond";
+import type { DeliveryHook, DownloadTarget } from "~/server/services/downloads/targets";
 import { notFound } from "~/server/services/files/tree";
 import { grantCookie, hasGrantCookie } from "./cookies";
 import { countDownload, findLiveShare, isUsedUp, pathInsideShare, unlockShare } from "./share-access";
