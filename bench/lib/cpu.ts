@@ -1,0 +1,59 @@
+import { readFile } from "node:fs/promises";
+
+// CPU time of server processes, from /proc/<pid>/stat (utime + stime, clock ticks of 1/100 s on
+// Linux), read before and after each measured upload.
+
+const TICKS_PER_SECOND = 100;
+
+/** User + system CPU seconds the process has used so far. */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // After the command name: state is field 3, utime 14 and stime 15 (man 5 proc).
+  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+}
+
+export interface Measured {
+  ms: number;
+  /** CPU seconds of the server process during the run. */
+  serverCpu: number;
+  /** CPU seconds of this (client) process during the run. */
+  clientCpu: number;
+}
+
+/** Runs `fn` (one upload) and measures its wall time, the server's CPU and the client's CPU. */
+export async function measure(serverPid: number, fn: () => Promise<void>): Promise<Measured> {
+  const cpu0 = await cpuSeconds(serverPid);
+  const client0 = process.cpuUsage();
+  const t = performance.now();
+  await fn();
+  const ms = performance.now() - t;
+  const client = process.cpuUsage(client0);
+  const cpu1 = await cpuSeconds(serverPid);
+  return { ms, serverCpu: cpu1 - cpu0, clientCpu: (client.user + client.system) / 1e6 };
+}
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Median MB/s, server CPU s/GiB and client CPU s/GiB of several runs of `bytes` each. */
+export function summarise(bytes: number, runs: Measured[]) {
+  const mbps = runs.map((r) => bytes / MiB / (r.ms / 1000));
+  const cpu = runs.map((r) => r.serverCpu / (bytes / GiB));
+  const client = runs.map((r) => r.clientCpu / (bytes / GiB));
+  return { mbps: median(mbps), cpuPerGiB: median(cpu), clientCpuPerGiB: median(client), all: { mbps, cpu } };
+}
+
+export type Summary = ReturnType<typeof summarise>;
+
+/** One result line: `label  MB/s  server CPU s/GiB  client CPU s/GiB  (each run)`. */
+export function line(label: string, s: Summary, width = 46): string {
+  const runs = s.all.mbps.map((m, i) => `${m.toFixed(0)}/${s.all.cpu[i]!.toFixed(2)}`).join(", ");
+  return `${label.padEnd(width)} ${s.mbps.toFixed(0).padStart(5)} MB/s  ${s.cpuPerGiB.toFixed(2).padStart(6)} CPU s/GiB  client ${s.clientCpuPerGiB.toFixed(2)}  (runs MB/s/CPU: ${runs})`;
+}
