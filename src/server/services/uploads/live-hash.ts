@@ -41,6 +41,8 @@ interface LiveHash {
   /** Recorded chunks waiting to be hashed: index → spool file, or the stored part to read back. */
   spooled: Map<number, Waiting>;
   digest: string | null;
+  /** Where the finished digest goes, so complete on any instance sees it. */
+  persist: DigestWriter | null;
   chain: Promise<void>;
   lastUsed: number;
   dead: boolean;
@@ -50,12 +52,9 @@ type Waiting = { file: string; bytes: number } | { read: () => Promise<Readable 
 
 const live = new Map<string, LiveHash>();
 let spoolBytes = 0;
-let onDigest: ((sessionId: string, digest: string) => Promise<void>) | null = null;
 
-/** Where a finished digest is persisted (set once by the session service). */
-export function setDigestSink(sink: (sessionId: string, digest: string) => Promise<void>): void {
-  onDigest = sink;
-}
+/** Persists a finished digest (the caller's: session-lifecycle.ts recordContentDigest). */
+export type DigestWriter = (sessionId: string, digest: string) => Promise<void>;
 
 function touch(h: LiveHash): void {
   h.lastUsed = Date.now();
@@ -106,6 +105,7 @@ export async function planChunk(
       inflight: null,
       spooled: new Map(),
       digest: null,
+      persist: null,
       chain: Promise.resolve(),
       lastUsed: Date.now(),
       dead: false,
@@ -141,13 +141,14 @@ export function abandonChunk(sessionId: string, index: number, plan: HashPlan): 
 
 /**
  * The chunk is recorded in the database: its bytes join the digest (now or when the gap closes).
- * `readBack` opens the stored part again (plan "stored").
+ * `readBack` opens the stored part again (plan "stored"); `persist` saves the digest once complete.
  */
 export function chunkRecorded(
   sessionId: string,
   index: number,
   plan: HashPlan,
   spoolUsable: boolean,
+  persist: DigestWriter,
   readBack?: () => Promise<Readable | null>,
 ): void {
   const h = live.get(sessionId);
@@ -156,6 +157,7 @@ export function chunkRecorded(
     return;
   }
   touch(h);
+  h.persist = persist;
   if (plan.mode === "inline") {
     if (h.next !== index) {
       kill(h);
@@ -212,7 +214,7 @@ function catchUp(h: LiveHash): void {
     }
     if (!h.dead && h.next === h.chunkCount && h.inflight === null && !h.digest) {
       h.digest = h.hash.digest("hex");
-      await onDigest?.(h.sessionId, h.digest).catch((e) =>
+      await h.persist?.(h.sessionId, h.digest).catch((e) =>
         console.error(`[uploads] saving the digest of ${h.sessionId} failed: ${e instanceof Error ? e.message : e}`),
       );
     }

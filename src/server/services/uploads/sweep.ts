@@ -1,6 +1,6 @@
 import { db } from "~/server/db/client";
 import { CLAIM_STALE_MS, FINISHED_SESSION_RETENTION_MS } from "./limits";
-import { endSession } from "./sessions";
+import { endSession } from "./session-lifecycle";
 
 /** A session stuck in `completing` this long had its completer die after the storage step. */
 const STUCK_COMPLETING_MS = 60 * 60_000;

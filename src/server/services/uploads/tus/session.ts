@@ -5,6 +5,7 @@ import type { UploadSession } from "~/server/db/generated/client";
 import { DomainError } from "~/server/errors";
 import { blobStorage } from "~/server/services/blobs";
 import { completeSession } from "../complete";
+import { isGone } from "../session-lifecycle";
 import { TUS_LOCK_INDEX } from "./lock";
 import { dropHash } from "./running-hash";
 import { removeTails } from "./tail";
@@ -16,11 +17,8 @@ import { removeTails } from "./tail";
 const UPLOAD_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 const notFound = () => new DomainError("NOT_FOUND", "Upload not found");
+/** tus says GONE (410) where the chunked API says NOT_FOUND (session-lifecycle.ts uploadGone). */
 export const gone = () => new DomainError("GONE", "This upload expired or was terminated");
-
-function isGone(session: UploadSession, now = new Date()): boolean {
-  return session.state === "aborted" || session.state === "expired" || (session.state === "open" && session.expiresAt <= now);
-}
 
 /** The caller's tus upload: NOT_FOUND for an unknown id or anyone else's, GONE once expired or terminated. */
 export async function loadTusSession(actor: Actor, uploadId: string): Promise<UploadSession> {

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import { DomainError } from "~/server/errors";
 import type { StorageDriver } from "~/server/storage";
+import { tailPrefix } from "../keys";
 import { storageError } from "../storage-errors";
 
 // The "incomplete part" of a tus upload (as in tusd's s3store): object stores take parts of at
@@ -13,11 +14,6 @@ import { storageError } from "../storage-errors";
 
 export function newTailKey(stagingKey: string): string {
   return `${tailPrefix(stagingKey)}${randomBytes(6).toString("hex")}`;
-}
-
-/** What every tail key of an upload starts with. */
-export function tailPrefix(stagingKey: string): string {
-  return `${stagingKey}.tail.`;
 }
 
 /** The first `bytes` bytes of the recorded tail (a longer object is a write that was not recorded). */

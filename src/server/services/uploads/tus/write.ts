@@ -9,7 +9,7 @@ import { storageError } from "../storage-errors";
 import { BodyCursor, spoolPiece } from "./body-cursor";
 import { lockUpload, type TusLock } from "./lock";
 import { adoptHash, hashAt } from "./running-hash";
-import { keepAlive } from "../sessions";
+import { keepAlive } from "../session-lifecycle";
 import { finishUpload, gone, recordProgress, reloadTusSession, type Progress } from "./session";
 import { deleteQuietly, newTailKey, readTail } from "./tail";
 
