@@ -1,12 +1,11 @@
 import type { Actor } from "~/server/auth/actor";
 import { db } from "~/server/db/client";
-import { isUniqueViolation } from "~/server/db/errors";
-import { retryOnDeadlock } from "~/server/db/transaction";
 import type { UploadSession } from "~/server/db/generated/client";
 import { DomainError } from "~/server/errors";
 import { blobStorage } from "~/server/services/blobs";
 import { Meter } from "./streams";
 import { takeClaim } from "./claims";
+import { affected, hotPool } from "./hot-db";
 import { abandonChunk, chunkMissed, chunkRecorded, planChunk, type HashPlan } from "./live-hash";
 import { chunkLength } from "./plan";
 import { assertOpen, createMultipart, keepAlive, recordContentDigest, uploadGone } from "./session-lifecycle";
@@ -36,7 +35,8 @@ export function parseChunkIndex(raw: string): number {
 }
 
 async function countReceived(sessionId: string): Promise<number> {
-  return db.$primary().uploadChunk.count({ where: { sessionId } });
+  const rows = (await hotPool().query("SELECT COUNT(*) AS n FROM UploadChunk WHERE sessionId = ?", [sessionId])) as Array<{ n: bigint | number }>;
+  return Number(rows[0]!.n);
 }
 
 /** The session's storage multipart upload; created on first use for 秒传 sessions that fell back. */
@@ -55,31 +55,42 @@ async function ensureMultipart(session: UploadSession): Promise<string> {
 }
 
 /**
- * Counts the chunk as received: its claim must still be ours, and the session still open. The
- * INSERT … SELECT reads the session row with a shared lock, so it serialises with complete and
- * abort (which update that row first): a chunk either lands before they look, or finds the
- * session no longer open and is NOT_FOUND. One autocommit statement, one commit per chunk.
+ * Counts the chunk as received, in one round trip: the row is inserted only while the claim is
+ * still ours and the session still open (one INSERT … SELECT joining both: it reads the session row
+ * with a shared lock, so it serialises with complete and abort, which update that row first: a
+ * chunk either lands before they look, or finds the session no longer open and is NOT_FOUND), then
+ * the claim goes, then the count of received chunks is read. One commit per chunk.
  */
 async function recordChunk(sessionId: string, index: number, token: string, size: number, digest: Buffer | null, etag: string): Promise<number> {
-  const mine = await db.$executeRaw`
-    DELETE FROM UploadChunkClaim WHERE sessionId = ${sessionId} AND \`index\` = ${index} AND token = ${token}`;
-  if (mine !== 1) throw new DomainError("CONFLICT", `Chunk ${index} was taken over by another request`);
-  let inserted: number;
-  try {
-    inserted = await retryOnDeadlock(
-      () => db.$executeRaw`
-        INSERT INTO UploadChunk (sessionId, \`index\`, size, sha256, etag, createdAt)
-        SELECT id, ${index}, ${size}, ${digest?.toString("hex") ?? null}, ${etag}, NOW(3)
-        FROM UploadSession WHERE id = ${sessionId} AND state = 'open'`,
-    );
-  } catch (e) {
-    // Only a writer that took over a stale claim of ours can have recorded this index meanwhile.
-    if (isUniqueViolation(e)) throw new DomainError("CONFLICT", `Chunk ${index} was taken over by another request`);
-    throw e;
+  const takenOver = () => new DomainError("CONFLICT", `Chunk ${index} was taken over by another request`);
+  for (let attempt = 1; ; attempt++) {
+    let results: unknown[];
+    try {
+      results = (await hotPool().query(
+        `INSERT INTO UploadChunk (sessionId, \`index\`, size, sha256, etag, createdAt)
+           SELECT s.id, ?, ?, ?, ?, NOW(3) FROM UploadSession s
+           JOIN UploadChunkClaim c ON c.sessionId = s.id AND c.\`index\` = ? AND c.token = ?
+           WHERE s.id = ? AND s.state = 'open';
+         DELETE FROM UploadChunkClaim WHERE sessionId = ? AND \`index\` = ? AND token = ?;
+         SELECT COUNT(*) AS n FROM UploadChunk WHERE sessionId = ?`,
+        [index, size, digest?.toString("hex") ?? null, etag, index, token, sessionId, sessionId, index, token, sessionId],
+      )) as unknown[];
+    } catch (e) {
+      const errno = (e as { errno?: number }).errno;
+      // Only a writer that took over a stale claim of ours can have recorded this index meanwhile.
+      if (errno === ER_DUP_ENTRY) throw takenOver();
+      if (errno === ER_LOCK_DEADLOCK && attempt < 5) continue;
+      throw e;
+    }
+    if (affected(results[0]) === 1) return Number((results[2] as Array<{ n: bigint | number }>)[0]!.n);
+    // Not inserted: our claim was gone (taken over), or it was ours and the session is not open.
+    if (affected(results[1]) === 0) throw takenOver();
+    throw uploadGone();
   }
-  if (inserted !== 1) throw uploadGone();
-  return countReceived(sessionId);
 }
+
+const ER_DUP_ENTRY = 1062;
+const ER_LOCK_DEADLOCK = 1213;
 
 export async function putChunk(
   actor: Actor,
@@ -92,10 +103,7 @@ export async function putChunk(
   // the session proved to be the caller's): is this chunk already here? did chunk 0 arrive before us?
   const [session, stored] = await Promise.all([
     loadOwnedSession(actor, uploadId),
-    db.$primary().uploadChunk.findMany({
-      where: { sessionId: uploadId, index: { in: index === 0 ? [0] : [0, index] } },
-      select: { index: true },
-    }),
+    hotPool().query("SELECT `index` FROM UploadChunk WHERE sessionId = ? AND `index` IN (0, ?)", [uploadId, index]) as Promise<Array<{ index: number }>>,
   ]);
   assertOpen(session);
   if (index >= session.chunkCount) {

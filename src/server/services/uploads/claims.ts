@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { db } from "~/server/db/client";
 import { DomainError } from "~/server/errors";
+import { affected, hotPool } from "./hot-db";
 import { CLAIM_HEARTBEAT_MS, CLAIM_STALE_MS } from "./limits";
 import { onWriterLost, writerInstance, writerLockName } from "./writer-instance";
 
@@ -31,17 +31,27 @@ function takenOver(): DomainError {
 export async function takeClaim(sessionId: string, index: number, busy: string): Promise<Claim> {
   const token = randomBytes(12).toString("base64url");
   const owner = await writerInstance();
+  const pool = hotPool();
   let mine =
-    (await db.$executeRaw`
-      INSERT IGNORE INTO UploadChunkClaim (sessionId, \`index\`, token, owner, heartbeatAt)
-      VALUES (${sessionId}, ${index}, ${token}, ${owner}, NOW(3))`) === 1;
+    affected(
+      await pool.query("INSERT IGNORE INTO UploadChunkClaim (sessionId, `index`, token, owner, heartbeatAt) VALUES (?, ?, ?, ?, NOW(3))", [
+        sessionId,
+        index,
+        token,
+        owner,
+      ]),
+    ) === 1;
   if (!mine) {
     const staleBefore = new Date(Date.now() - CLAIM_STALE_MS);
     mine =
-      (await db.$executeRaw`
-        UPDATE UploadChunkClaim SET token = ${token}, owner = ${owner}, heartbeatAt = NOW(3)
-        WHERE sessionId = ${sessionId} AND \`index\` = ${index}
-          AND (heartbeatAt < ${staleBefore} OR (owner IS NOT NULL AND IS_FREE_LOCK(CONCAT(${writerLockName("")}, owner)) = 1))`) === 1;
+      affected(
+        await pool.query(
+          `UPDATE UploadChunkClaim SET token = ?, owner = ?, heartbeatAt = NOW(3)
+           WHERE sessionId = ? AND \`index\` = ?
+             AND (heartbeatAt < ? OR (owner IS NOT NULL AND IS_FREE_LOCK(CONCAT(?, owner)) = 1))`,
+          [token, owner, sessionId, index, staleBefore, writerLockName("")],
+        ),
+      ) === 1;
   }
   if (!mine) throw new DomainError("CONFLICT", busy, { details: { retryAfter: Math.ceil(CLAIM_HEARTBEAT_MS / 1000) } });
 
@@ -53,10 +63,9 @@ export async function takeClaim(sessionId: string, index: number, busy: string):
   // Our writer lock went away with its connection: others may take this claim now, so stop.
   const unsubscribe = owner === null ? () => {} : onWriterLost((id) => id === owner && lose());
   const heartbeat = setInterval(() => {
-    void db.$executeRaw`
-      UPDATE UploadChunkClaim SET heartbeatAt = NOW(3) WHERE sessionId = ${sessionId} AND \`index\` = ${index} AND token = ${token}`.then(
-      (n) => {
-        if (n === 0) lose();
+    pool.query("UPDATE UploadChunkClaim SET heartbeatAt = NOW(3) WHERE sessionId = ? AND `index` = ? AND token = ?", [sessionId, index, token]).then(
+      (r) => {
+        if (affected(r) === 0) lose();
       },
       () => {},
     );
@@ -76,8 +85,7 @@ export async function takeClaim(sessionId: string, index: number, busy: string):
       stop();
       if (released) return;
       released = true;
-      await db.$executeRaw`
-        DELETE FROM UploadChunkClaim WHERE sessionId = ${sessionId} AND \`index\` = ${index} AND token = ${token}`.catch(() => {});
+      await pool.query("DELETE FROM UploadChunkClaim WHERE sessionId = ? AND `index` = ? AND token = ?", [sessionId, index, token]).catch(() => {});
     },
   };
 }
