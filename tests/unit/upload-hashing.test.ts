@@ -3,11 +3,10 @@ import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { describe, expect, it } from "vitest";
 import { abandonChunk, chunkRecorded, liveHashStats, planChunk, settledDigest } from "~/server/services/uploads/live-hash";
-import { COALESCE_BYTES, Meter } from "~/server/services/uploads/streams";
+import { Meter } from "~/server/services/uploads/streams";
 
-// The byte path's CPU savers: the meter hands storage ~1 MiB pieces however small the socket's
-// reads were, and chunks that arrive ahead of the running whole-file hash wait in memory (bounded)
-// and join the hash in order.
+// Chunks that arrive ahead of the running whole-file hash (parallel uploads) wait in memory, bounded,
+// and join the hash in order, instead of being read back from storage.
 
 const KiB = 1024;
 
@@ -25,30 +24,6 @@ async function collect(pieces: Buffer[], meter: Meter): Promise<Buffer[]> {
   );
   return out;
 }
-
-describe("Meter coalescing", () => {
-  it("passes small pieces on as ~1 MiB pieces, bytes and order intact, the rest at the end", async () => {
-    const data = randomBytes(3 * COALESCE_BYTES + 5000);
-    const pieces: Buffer[] = [];
-    for (let off = 0; off < data.length; off += 16 * KiB) pieces.push(data.subarray(off, off + 16 * KiB));
-    const out = await collect(pieces, new Meter({ exact: data.length }));
-    expect(Buffer.concat(out).equals(data)).toBe(true);
-    expect(out.slice(0, -1).every((b) => b.length >= COALESCE_BYTES)).toBe(true);
-    expect(out.length).toBe(4);
-  });
-
-  it("passes a big piece through without copying it", async () => {
-    const big = randomBytes(2 * COALESCE_BYTES);
-    const out = await collect([big], new Meter({}));
-    expect(out).toHaveLength(1);
-    expect(out[0]).toBe(big);
-  });
-
-  it("a body of the wrong length still fails, and nothing past the checks is passed on as complete", async () => {
-    const data = randomBytes(100 * KiB);
-    await expect(collect([data], new Meter({ exact: data.length + 1 }))).rejects.toThrow(/expected/);
-  });
-});
 
 describe("live hash: chunks ahead of the hash wait in memory", () => {
   const chunk = 256 * KiB;

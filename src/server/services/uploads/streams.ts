@@ -28,12 +28,6 @@ export interface MeterOptions {
   keep?: Buffer[] | null;
 }
 
-/**
- * Bytes are passed on in pieces of about this size: a socket delivers 16-64 KiB at a time (less with
- * several uploads in parallel), and every piece written to a file is a write through the thread
- * pool with its callbacks. One copy into 1 MiB pieces costs less than the writes it saves.
- */
-export const COALESCE_BYTES = 1024 * 1024;
 
 /**
  * Passes bytes through, counting and hashing them. Size and digest are checked before the stream
@@ -46,8 +40,6 @@ export class Meter extends Transform {
   failure: DomainError | null = null;
   spoolFailed = false;
   private readonly hash: Hash | null;
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
 
   /** Sets (or tightens) the upper bound once it is known; fails at once if already past it. */
   limit(bytes: number, error: () => DomainError): void {
@@ -86,25 +78,13 @@ export class Meter extends Transform {
       const resume = () => {
         spool.off("drain", resume);
         this.off("spool-drain", resume);
-        this.pass(chunk, done);
+        done(null, chunk);
       };
       spool.on("drain", resume);
       this.on("spool-drain", resume);
       return;
     }
-    this.pass(chunk, done);
-  }
-
-  /** Passes `chunk` on, gathered into pieces of COALESCE_BYTES. */
-  private pass(chunk: Buffer, done: TransformCallback): void {
-    if (this.pendingBytes === 0 && chunk.length >= COALESCE_BYTES) return done(null, chunk);
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    if (this.pendingBytes < COALESCE_BYTES) return done();
-    const piece = Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [];
-    this.pendingBytes = 0;
-    done(null, piece);
+    done(null, chunk);
   }
 
   override _flush(done: TransformCallback): void {
@@ -115,11 +95,6 @@ export class Meter extends Transform {
     this.digest = this.hash?.digest() ?? null;
     if (expectedDigest && (!this.digest || !timingSafeEqual(expectedDigest, this.digest))) {
       return this.fail(new DomainError("UNPROCESSABLE_CONTENT", "Content-Digest does not match the body"), done);
-    }
-    if (this.pendingBytes > 0) {
-      this.push(Buffer.concat(this.pending, this.pendingBytes));
-      this.pending = [];
-      this.pendingBytes = 0;
     }
     if (spool && !this.spoolFailed) {
       spool.end(() => done());
