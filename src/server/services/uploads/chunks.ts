@@ -137,7 +137,6 @@ export async function putChunk(
       expectedDigest,
       alsoHash: plan.mode === "inline" ? plan.hash : null,
       spool: plan.mode === "spool" ? plan.stream : null,
-      keep: plan.mode === "memory" ? plan.buffers : null,
       digest: expectedDigest !== null,
     });
     const source = body.pipeTo(meter);

@@ -27,12 +27,6 @@ import { processSpoolDir } from "./spool-dir";
 const SPOOL_WINDOW = 64;
 /** Spool bytes this process may hold at once, across sessions. */
 const SPOOL_MAX_BYTES = 4 * 1024 ** 3;
-/**
- * Bytes of chunks ahead of the hash this process keeps in memory (the buffers the request brought,
- * no copy), across sessions: hashed from there when their turn comes instead of read back from
- * storage. Beyond it, chunks are read back (or spooled).
- */
-const MEMORY_MAX_BYTES = 64 * 1024 ** 2;
 /** A live hash untouched this long is dropped (its session is idle or handled elsewhere). */
 const IDLE_MS = 30 * 60_000;
 
@@ -54,14 +48,10 @@ interface LiveHash {
   dead: boolean;
 }
 
-type Waiting =
-  | { file: string; bytes: number }
-  | { read: () => Promise<Readable | null>; bytes: 0 }
-  | { buffers: Buffer[]; bytes: 0; held: number };
+type Waiting = { file: string; bytes: number } | { read: () => Promise<Readable | null>; bytes: 0 };
 
 const live = new Map<string, LiveHash>();
 let spoolBytes = 0;
-let memoryBytes = 0;
 
 /** Persists a finished digest (the caller's: session-lifecycle.ts recordContentDigest). */
 export type DigestWriter = (sessionId: string, digest: string) => Promise<void>;
@@ -73,7 +63,6 @@ function touch(h: LiveHash): void {
 function kill(h: LiveHash): void {
   h.dead = true;
   for (const waiting of h.spooled.values()) {
-    if ("buffers" in waiting) memoryBytes -= waiting.held;
     if (!("file" in waiting)) continue;
     spoolBytes -= waiting.bytes;
     void unlink(waiting.file).catch(() => {});
@@ -90,8 +79,6 @@ setInterval(() => {
 export type HashPlan =
   | { mode: "inline"; hash: Hash }
   | { mode: "spool"; file: string; stream: WriteStream; bytes: number }
-  /** Kept in memory (the meter collects the buffers) until the hash reaches it. */
-  | { mode: "memory"; buffers: Buffer[]; bytes: number }
   /** Hashed later from storage (`read`, once the chunk is recorded with its etag). */
   | { mode: "stored" }
   | { mode: "none" };
@@ -131,10 +118,6 @@ export async function planChunk(
     h.inflight = index;
     return { mode: "inline", hash: h.hash.copy() };
   }
-  if (index > h.next && index - h.next <= SPOOL_WINDOW && !h.spooled.has(index) && memoryBytes + bytes <= MEMORY_MAX_BYTES) {
-    memoryBytes += bytes;
-    return { mode: "memory", buffers: [], bytes };
-  }
   if (index > h.next && canReadBack && !h.spooled.has(index)) return { mode: "stored" };
   if (index > h.next && index - h.next <= SPOOL_WINDOW && !h.spooled.has(index) && spoolBytes + bytes <= SPOOL_MAX_BYTES) {
     const dir = await processSpoolDir("filestore-spool");
@@ -148,10 +131,6 @@ export async function planChunk(
 /** The chunk's request failed: forget its part in the digest. */
 export function abandonChunk(sessionId: string, index: number, plan: HashPlan): void {
   const h = live.get(sessionId);
-  if (plan.mode === "memory") {
-    memoryBytes -= plan.bytes;
-    plan.buffers.length = 0;
-  }
   if (plan.mode === "spool") {
     spoolBytes -= plan.bytes;
     plan.stream.destroy();
@@ -193,8 +172,6 @@ export function chunkRecorded(
       return;
     }
     h.spooled.set(index, { file: plan.file, bytes: plan.bytes });
-  } else if (plan.mode === "memory") {
-    h.spooled.set(index, { buffers: plan.buffers, bytes: 0, held: plan.bytes });
   } else if (plan.mode === "stored") {
     if (!readBack) {
       kill(h);
@@ -219,13 +196,9 @@ function catchUp(h: LiveHash): void {
     while (!h.dead && h.spooled.has(h.next)) {
       const waiting = h.spooled.get(h.next)!;
       try {
-        if ("buffers" in waiting) {
-          for (const buf of waiting.buffers) h.hash.update(buf);
-        } else {
-          const source = "file" in waiting ? createReadStream(waiting.file, { highWaterMark: 1024 * 1024 }) : await waiting.read();
-          if (!source) throw new Error("the stored part is gone");
-          for await (const buf of source) h.hash.update(buf as Buffer);
-        }
+        const source = "file" in waiting ? createReadStream(waiting.file, { highWaterMark: 1024 * 1024 }) : await waiting.read();
+        if (!source) throw new Error("the stored part is gone");
+        for await (const buf of source) h.hash.update(buf as Buffer);
       } catch (e) {
         // The digest cannot be finished here; complete hashes the assembled object instead.
         console.error(`[uploads] chunk ${h.sessionId}#${h.next} unreadable for the running hash: ${e instanceof Error ? e.message : e}`);
@@ -233,7 +206,6 @@ function catchUp(h: LiveHash): void {
         return;
       }
       h.spooled.delete(h.next);
-      if ("buffers" in waiting) memoryBytes -= waiting.held;
       if ("file" in waiting) {
         spoolBytes -= waiting.bytes;
         await unlink(waiting.file).catch(() => {});
@@ -264,6 +236,6 @@ export function dropLiveHash(sessionId: string): void {
 }
 
 /** For tests and diagnostics. */
-export function liveHashStats(): { sessions: number; spoolBytes: number; memoryBytes: number } {
-  return { sessions: live.size, spoolBytes, memoryBytes };
+export function liveHashStats(): { sessions: number; spoolBytes: number } {
+  return { sessions: live.size, spoolBytes };
 }

@@ -24,10 +24,7 @@ export interface MeterOptions {
    * skips it: nothing would check it, and its bytes are hashed once anyway for the whole file.
    */
   digest?: boolean;
-  /** Also keep the bytes here (a chunk ahead of the running hash, held in memory until its turn). */
-  keep?: Buffer[] | null;
 }
-
 
 /**
  * Passes bytes through, counting and hashing them. Size and digest are checked before the stream
@@ -73,7 +70,6 @@ export class Meter extends Transform {
     if (max && this.bytes > max.bytes) return this.fail(max.error(), done);
     this.hash?.update(chunk);
     this.options.alsoHash?.update(chunk);
-    this.options.keep?.push(chunk);
     if (spool && !this.spoolFailed && !spool.write(chunk)) {
       const resume = () => {
         spool.off("drain", resume);
