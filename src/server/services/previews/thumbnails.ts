@@ -7,6 +7,9 @@ import { blobStorage } from "~/server/services/blobs";
 import { notFound } from "~/server/services/files/tree";
 import { getStorage } from "~/server/storage";
 import { joinKey } from "~/server/storage/keys";
+import { logger } from "~/server/log";
+
+const log = logger("thumbnails");
 
 // Image thumbnails for the listing. One per content (the blob's SHA-256), so copies, 秒传 and other
 // users' identical files share it. They are made lazily: the first request for an image's thumbnail
@@ -149,7 +152,7 @@ export async function sweepThumbnails(limit = 200): Promise<number> {
       try {
         await blobStorage(orphan.driver).delete(orphan.storageKey);
       } catch (e) {
-        console.error(`[thumbnails] deleting ${orphan.storageKey} failed: ${e instanceof Error ? e.message : e}`);
+        log.error(`deleting ${orphan.storageKey} failed: ${e instanceof Error ? e.message : e}`);
         continue;
       }
     }
