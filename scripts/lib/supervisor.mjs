@@ -13,15 +13,20 @@
 //   killing what is left after `stopTimeoutMs`.
 import { spawn } from "node:child_process";
 import path from "node:path";
+import { workerNodeArgs } from "./build-worker.mjs";
 import { serverEnv } from "./server-env.mjs";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
-/** The default pair: node with tsx's loader, one process each (signals reach them directly). */
-export function defaultProcesses(env = process.env) {
+/**
+ * The default pair, one process each (signals reach them directly): the web server through tsx's
+ * loader; the worker from `workerBundle` when given (npm start builds it: scripts/lib/build-worker.mjs),
+ * else through tsx as well.
+ */
+export function defaultProcesses(env = process.env, { workerBundle } = {}) {
   return [
     { name: "web", args: ["--import", "tsx", "src/server/main.ts"], env: serverEnv(env), essential: true },
-    { name: "worker", args: ["--import", "tsx", "src/worker/main.ts"], env: serverEnv(env), essential: false },
+    { name: "worker", args: [...workerNodeArgs, ...(workerBundle ? [workerBundle] : ["--import", "tsx", "src/worker/main.ts"])], env: serverEnv(env), essential: false },
   ];
 }
 

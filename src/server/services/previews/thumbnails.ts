@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import sharp, { type OutputInfo } from "sharp";
+import type { OutputInfo } from "sharp";
 import { db } from "~/server/db/client";
 import { DomainError } from "~/server/errors";
 import { enqueueJob } from "~/server/jobs/outbox";
@@ -112,6 +112,8 @@ export async function createThumbnail(sha256: string): Promise<"made" | "skipped
   let sourceError: unknown = null;
   let result: { data: Buffer; info: OutputInfo };
   try {
+    // Loaded on the first thumbnail, not at start: libvips adds ~19 MiB to every worker's resident set.
+    const { default: sharp } = await import("sharp");
     const transformer = sharp({ limitInputPixels: MAX_INPUT_PIXELS, sequentialRead: true, animated: false })
       .timeout({ seconds: 60 })
       .rotate() // EXIF orientation, as the camera meant it
