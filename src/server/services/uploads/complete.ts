@@ -15,6 +15,9 @@ import { guessMime } from "./mime";
 import { assertOpen, endSession, markCompleted, reopen, startCompleting, uploadGone } from "./session-lifecycle";
 import { loadOwnedSession } from "./sessions";
 import { storageError } from "./storage-errors";
+import { logger } from "~/server/log";
+
+const log = logger("uploads");
 
 // upload.complete: every chunk present → the storage assembles the parts in place (S3 multipart
 // complete / the local driver's rename; no byte passes through here) → the whole-content SHA-256
@@ -188,7 +191,7 @@ export async function completeSession(loaded: UploadSession): Promise<{ file: En
     if (!result.created) {
       // Same content was already stored: keep the one copy.
       await storage.delete(session.stagingKey).catch((e) =>
-        console.error(`[uploads] deleting duplicate bytes of ${session.id} failed: ${e instanceof Error ? e.message : e}`),
+        log.error(`deleting duplicate bytes of ${session.id} failed: ${e instanceof Error ? e.message : e}`),
       );
     }
     return { file: toEntryDto(result.entry) };

@@ -14,6 +14,9 @@ import { sessionTtlMs } from "./limits";
 import { chooseMime } from "./mime";
 import { abortFormSessions, markCompleted, openFormSession } from "./session-lifecycle";
 import { storageError } from "./storage-errors";
+import { logger } from "~/server/log";
+
+const log = logger("uploads");
 
 // POST /api/files: multipart/form-data, an optional `parentId` field before one or more file
 // fields. Each file streams to its own storage key while its SHA-256 is computed; nothing is
@@ -83,7 +86,7 @@ async function stageFile(
 /** Deletes what a failed form left behind. */
 async function discard(storage: StorageDriver, staged: Staged[]): Promise<void> {
   for (const s of staged) {
-    await storage.delete(s.key).catch((e) => console.error(`[uploads] cleaning ${s.key} failed: ${e instanceof Error ? e.message : e}`));
+    await storage.delete(s.key).catch((e) => log.error(`cleaning ${s.key} failed: ${e instanceof Error ? e.message : e}`));
   }
   await abortFormSessions(staged.map((s) => s.sessionId));
 }

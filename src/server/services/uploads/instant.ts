@@ -15,6 +15,9 @@ import { guessMime } from "./mime";
 import { assertOpen, markCompleted } from "./session-lifecycle";
 import { loadOwnedSession, uploadIdSchema } from "./sessions";
 import { hitThrottle } from "./throttle";
+import { logger } from "~/server/log";
+
+const log = logger("uploads");
 
 // upload.prove: the answer to a 秒传 challenge. The challenge is burned by the first attempt,
 // right or wrong (one conditional UPDATE), so each nonce can be tried once; a wrong answer leaves
@@ -48,7 +51,7 @@ async function expectedProof(blob: Blob, ranges: ChallengeRange[]): Promise<Buff
       }
       if (got !== length) return null;
     } catch (e) {
-      console.error(`[uploads] reading blob ${blob.id} for a 秒传 proof failed: ${e instanceof Error ? e.message : e}`);
+      log.error(`reading blob ${blob.id} for a 秒传 proof failed: ${e instanceof Error ? e.message : e}`);
       return null;
     }
   }

@@ -4,6 +4,9 @@ import { unlink } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { processSpoolDir } from "./spool-dir";
+import { logger } from "~/server/log";
+
+const log = logger("uploads");
 
 // The whole-content SHA-256 of a chunked upload, computed while the chunks stream in, so complete
 // never has to read the file back (complete is then O(1) in the file size).
@@ -201,7 +204,7 @@ function catchUp(h: LiveHash): void {
         for await (const buf of source) h.hash.update(buf as Buffer);
       } catch (e) {
         // The digest cannot be finished here; complete hashes the assembled object instead.
-        console.error(`[uploads] chunk ${h.sessionId}#${h.next} unreadable for the running hash: ${e instanceof Error ? e.message : e}`);
+        log.error(`chunk ${h.sessionId}#${h.next} unreadable for the running hash: ${e instanceof Error ? e.message : e}`);
         kill(h);
         return;
       }
@@ -215,7 +218,7 @@ function catchUp(h: LiveHash): void {
     if (!h.dead && h.next === h.chunkCount && h.inflight === null && !h.digest) {
       h.digest = h.hash.digest("hex");
       await h.persist?.(h.sessionId, h.digest).catch((e) =>
-        console.error(`[uploads] saving the digest of ${h.sessionId} failed: ${e instanceof Error ? e.message : e}`),
+        log.error(`saving the digest of ${h.sessionId} failed: ${e instanceof Error ? e.message : e}`),
       );
     }
   });

@@ -9,6 +9,9 @@ import { isGone } from "../session-lifecycle";
 import { TUS_LOCK_INDEX } from "./lock";
 import { dropHash } from "./running-hash";
 import { removeTails } from "./tail";
+import { logger } from "~/server/log";
+
+const log = logger("tus");
 
 // A tus upload is an UploadSession with protocol "tus": quota reserved at creation, parts recorded
 // as UploadChunk rows (index = part number - 1), uploadOffset = the bytes durably stored (whole
@@ -112,7 +115,7 @@ export async function finishUpload(sessionId: string): Promise<UploadSession> {
   }
   dropHash(session.id);
   await removeTails(blobStorage(session.driver), session.stagingKey).catch((e) =>
-    console.error(`[tus] removing the tails of ${session.id} failed: ${e instanceof Error ? e.message : e}`),
+    log.error(`removing the tails of ${session.id} failed: ${e instanceof Error ? e.message : e}`),
   );
   return db.$primary().uploadSession.findUniqueOrThrow({ where: { id: session.id } });
 }

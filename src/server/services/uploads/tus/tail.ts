@@ -4,6 +4,9 @@ import { DomainError } from "~/server/errors";
 import type { StorageDriver } from "~/server/storage";
 import { tailPrefix } from "../keys";
 import { storageError } from "../storage-errors";
+import { logger } from "~/server/log";
+
+const log = logger("tus");
 
 // The "incomplete part" of a tus upload (as in tusd's s3store): object stores take parts of at
 // least 5 MiB but a tus PATCH may end anywhere, so the bytes past the last whole part are kept in a
@@ -30,7 +33,7 @@ export async function readTail(storage: StorageDriver, tailKey: string, bytes: n
 
 export async function deleteQuietly(storage: StorageDriver, key: string | null): Promise<void> {
   if (!key) return;
-  await storage.delete(key).catch((e) => console.error(`[tus] deleting ${key} failed: ${e instanceof Error ? e.message : e}`));
+  await storage.delete(key).catch((e) => log.error(`deleting ${key} failed: ${e instanceof Error ? e.message : e}`));
 }
 
 /** Deletes every tail object of an upload (its session ended or completed). */
