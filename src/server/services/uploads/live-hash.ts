@@ -53,8 +53,12 @@ interface LiveHash {
 
 type Waiting = { file: string; bytes: number } | { read: () => Promise<Readable | null>; bytes: 0 };
 
-const live = new Map<string, LiveHash>();
-let spoolBytes = 0;
+// On globalThis: the custom server (chunk PUTs, raw routes) and Next's compiled bundle (tRPC:
+// upload.complete) are separate copies of this module in one process. With a registry per copy,
+// complete never saw the hash the chunks built and, unless the digest had already been written to
+// the session row, read the whole object back to hash it again.
+const shared = globalThis as unknown as { filestoreLiveHash?: { live: Map<string, LiveHash>; spool: { bytes: number } } };
+const { live, spool } = (shared.filestoreLiveHash ??= { live: new Map(), spool: { bytes: 0 } });
 
 /** Persists a finished digest (the caller's: session-lifecycle.ts recordContentDigest). */
 export type DigestWriter = (sessionId: string, digest: string) => Promise<void>;
@@ -67,7 +71,7 @@ function kill(h: LiveHash): void {
   h.dead = true;
   for (const waiting of h.spooled.values()) {
     if (!("file" in waiting)) continue;
-    spoolBytes -= waiting.bytes;
+    spool.bytes -= waiting.bytes;
     void unlink(waiting.file).catch(() => {});
   }
   h.spooled.clear();
@@ -122,10 +126,10 @@ export async function planChunk(
     return { mode: "inline", hash: h.hash.copy() };
   }
   if (index > h.next && canReadBack && !h.spooled.has(index)) return { mode: "stored" };
-  if (index > h.next && index - h.next <= SPOOL_WINDOW && !h.spooled.has(index) && spoolBytes + bytes <= SPOOL_MAX_BYTES) {
+  if (index > h.next && index - h.next <= SPOOL_WINDOW && !h.spooled.has(index) && spool.bytes + bytes <= SPOOL_MAX_BYTES) {
     const dir = await processSpoolDir("filestore-spool");
     const file = path.join(/*turbopackIgnore: true*/ dir, `${session.id}.${index}.${randomBytes(4).toString("hex")}`);
-    spoolBytes += bytes;
+    spool.bytes += bytes;
     return { mode: "spool", file, stream: createWriteStream(file, { flags: "wx", highWaterMark: 1024 * 1024 }), bytes };
   }
   return { mode: "none" };
@@ -135,7 +139,7 @@ export async function planChunk(
 export function abandonChunk(sessionId: string, index: number, plan: HashPlan): void {
   const h = live.get(sessionId);
   if (plan.mode === "spool") {
-    spoolBytes -= plan.bytes;
+    spool.bytes -= plan.bytes;
     plan.stream.destroy();
     void unlink(plan.file).catch(() => {});
   }
@@ -210,7 +214,7 @@ function catchUp(h: LiveHash): void {
       }
       h.spooled.delete(h.next);
       if ("file" in waiting) {
-        spoolBytes -= waiting.bytes;
+        spool.bytes -= waiting.bytes;
         await unlink(waiting.file).catch(() => {});
       }
       h.next++;
@@ -240,5 +244,5 @@ export function dropLiveHash(sessionId: string): void {
 
 /** For tests and diagnostics. */
 export function liveHashStats(): { sessions: number; spoolBytes: number } {
-  return { sessions: live.size, spoolBytes };
+  return { sessions: live.size, spoolBytes: spool.bytes };
 }
