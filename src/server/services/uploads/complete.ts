@@ -141,6 +141,10 @@ export async function completeSession(loaded: UploadSession): Promise<{ file: En
   const size = Number(session.size);
   let committed = false;
   try {
+    // The live hash first: it may still be reading the last chunks back from their parts, which
+    // assembling moves (local disk: the parts' file is renamed into place). Assembling first made
+    // that read fail, and complete then hashed the whole object a second time.
+    const live = size === 0 ? null : (session.contentSha256 ?? (await settledDigest(session.id)));
     await assemble(storage, session);
     const head = await storage.head(session.stagingKey);
     if (!head || head.size !== size) {
@@ -150,8 +154,7 @@ export async function completeSession(loaded: UploadSession): Promise<{ file: En
     const digest =
       size === 0
         ? EMPTY_SHA256
-        : (session.contentSha256 ??
-          (await settledDigest(session.id)) ??
+        : (live ??
           (await db.$primary().uploadSession.findUnique({ where: { id: session.id } }))?.contentSha256 ??
           (await hashObject(storage, session.stagingKey)));
 
