@@ -104,7 +104,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0]!.slice(0, 200);
+const message = (e: unknown) => ((e instanceof Error ? e.message : "") || String(e)).split("\n")[0]!.slice(0, 200);
 
 /** The primary's binlog position now (what a replica must reach to have everything committed so far). */
 export async function primaryPosition(): Promise<GtidPosition> {
