@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
+import { startPrivateRedis } from "../helpers/redis-server";
 import { useReplicaPair } from "../helpers/replica-pair";
 import { startTcpProxy } from "../helpers/tcp-proxy";
 
@@ -10,10 +11,15 @@ import { startTcpProxy } from "../helpers/tcp-proxy";
 // gone or too far behind is skipped and comes back by itself, and /api/health reports it.
 //
 // The app reaches the replica through a TCP proxy, so "the replica is gone" is a cut proxy and the
-// pair itself keeps running.
+// pair itself keeps running. Redis is a private one, so it can be stopped.
 
 const MAX_LAG_SECONDS = 6;
+const PROBE_MS = 200;
+/** How long positions are "unknown" after Redis trouble or a fresh Redis (db/causal.ts). */
+const WINDOW_MS = MAX_LAG_SECONDS * 1000 + 2 * PROBE_MS;
 const pair = await useReplicaPair("reads");
+const privateRedis = await startPrivateRedis();
+afterAll(() => privateRedis.stop());
 const proxy = await startTcpProxy({ host: "127.0.0.1", port: pair.replicaPort });
 afterAll(() => proxy.close());
 const viaProxy = new URL(pair.replicaUrl);
@@ -22,7 +28,8 @@ Object.assign(process.env, {
   DATABASE_URL: pair.primaryUrl,
   DATABASE_REPLICA_URLS: viaProxy.toString(),
   DATABASE_POOL_SIZE: "5",
-  REPLICA_PROBE_INTERVAL_MS: "200",
+  REDIS_URL: privateRedis.url,
+  REPLICA_PROBE_INTERVAL_MS: String(PROBE_MS),
   REPLICA_TIMEOUT_MS: "1000",
   REPLICA_CAUSAL_WAIT_MS: "300",
   REPLICA_MAX_LAG_SECONDS: String(MAX_LAG_SECONDS),
@@ -38,8 +45,16 @@ const { shareDownload } = await import("~/server/services/shares/share-download"
 const { probeReplicas } = await import("~/server/db/replicas");
 const { metrics } = await import("~/server/metrics");
 
+const { positionFor } = await import("~/server/db/causal");
+const { redis } = await import("~/server/redis/client");
+
 const http = await startHttpServer();
 afterAll(() => http.close());
+
+// A new Redis holds no positions: until the window has passed, users' reads go to the primary.
+expect(await positionFor("nobody")).toBeNull();
+await new Promise((r) => setTimeout(r, WINDOW_MS + 100));
+expect(await positionFor("nobody")).toEqual(new Map());
 
 async function readsCounted(target: string, why: string): Promise<number> {
   const m = (await metrics().dbReads.get()).values.find((v) => v.labels.target === target && v.labels.why === why);
@@ -259,6 +274,46 @@ describe("read replicas", { timeout: 120_000 }, () => {
     await until("the replica back in service", replicaState, (r) => r.state === "ok");
     const before = await pair.rowReads("replica", "Entry");
     await a.caller.file.list({ parentId: folder.id });
+    expect(await pair.rowReads("replica", "Entry")).toBeGreaterThan(before);
+  });
+
+  it("reads a user's data from the primary while Redis is away (positions unknown), and from the replica after", async () => {
+    const a = await createTestUser();
+    const folder = await a.caller.file.mkdir({ parentId: null, name: "r" });
+    const file = await a.caller.file.mkdir({ parentId: folder.id, name: "before" });
+    await pair.caughtUp();
+    await until("the replica in service", replicaState, (r) => r.state === "ok");
+    const unknownBefore = await readsCounted("primary", "position-unknown");
+    await withSqlThreadStopped(async () => {
+      await privateRedis.kill();
+      try {
+        // The rename's position cannot be stored; the lists cannot read one: the primary, and right.
+        await a.caller.file.rename({ id: file.id, name: "after" });
+        expect(names(await a.caller.file.list({ parentId: folder.id }))).toEqual(["after"]);
+        expect((await a.caller.file.get({ id: file.id })).name).toBe("after");
+        expect((await a.caller.user.me()).username).toBe(a.username);
+      } finally {
+        await privateRedis.restart();
+      }
+      // Redis is back but empty (no persistence): positions stay unknown for the window.
+      expect(names(await a.caller.file.list({ parentId: folder.id }))).toEqual(["after"]);
+    });
+    expect(await readsCounted("primary", "position-unknown")).toBeGreaterThan(unknownBefore + 3);
+    await pair.caughtUp();
+    // The restarted Redis lost every position: the first read there starts a new epoch, and for a
+    // window after it positions are unknown, on every instance.
+    await until("the app's Redis client back", () => redis.ping().catch(() => "down"), (v) => v === "PONG");
+    await until(
+      "a new epoch in the restarted Redis",
+      async () => ({ position: await positionFor(a.actor.userId), epoch: await privateRedis.cli("GET", `${process.env.REDIS_PREFIX}gtid:epoch`) }),
+      (v) => /^\d+$/.test(v.epoch),
+    );
+    expect(await positionFor(a.actor.userId)).toBeNull();
+    await new Promise((r) => setTimeout(r, WINDOW_MS + 100));
+    await until("the replica in service", replicaState, (r) => r.state === "ok");
+    expect(await positionFor(a.actor.userId)).not.toBeNull();
+    const before = await pair.rowReads("replica", "Entry");
+    expect(names(await a.caller.file.list({ parentId: folder.id }))).toEqual(["after"]);
     expect(await pair.rowReads("replica", "Entry")).toBeGreaterThan(before);
   });
 

@@ -104,7 +104,12 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
-const message = (e: unknown) => ((e instanceof Error ? e.message : "") || String(e)).split("\n")[0]!.slice(0, 200);
+function message(e: unknown): string {
+  const text = (e instanceof Error ? e.message || e.name : String(e)) || "read failed";
+  // Prisma wraps the driver's words: "Invalid `prisma.$queryRaw()` invocation: … Message: `pool timeout …`".
+  const driver = /Message: `([^`]+)/.exec(text)?.[1] ?? text;
+  return driver.replace(/\s+/g, " ").trim().slice(0, 200) || "read failed";
+}
 
 /** The primary's binlog position now (what a replica must reach to have everything committed so far). */
 export async function primaryPosition(): Promise<GtidPosition> {
@@ -223,7 +228,8 @@ export async function pickReplica(): Promise<Replica | null> {
 
 /** A read on `r` failed: skip it until a probe finds it answering again. */
 export function markDown(r: Replica, e: unknown): void {
-  if (r.state !== "down") log.warn({ replica: r.name, err: message(e) }, "replica read failed; skipping it until it answers a probe");
+  if (r.state === "down") return;
+  log.warn({ replica: r.name, err: message(e) }, "replica read failed; skipping it until it answers a probe");
   r.state = "down";
   r.reason = message(e);
 }
