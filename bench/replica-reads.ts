@@ -52,6 +52,7 @@ async function runMode(mode: string): Promise<ModeResult> {
   const { createCaller } = await import("../src/server/trpc/root");
   const { metrics } = await import("../src/server/metrics");
   const { startReplicaMonitor } = await import("../src/server/db/replicas");
+  const { positionFor } = await import("../src/server/db/causal");
   await startReplicaMonitor();
 
   const actor = await createUser({ username: `bench_${randomBytes(4).toString("hex")}`, password: "bench-password-1" });
@@ -78,8 +79,16 @@ async function runMode(mode: string): Promise<ModeResult> {
     };
   });
   for (let i = 0; i < rows.length; i += 2000) await db.entry.createMany({ data: rows.slice(i, i + 2000) });
-  // Let the replica apply the fill and the monitor see it, then warm both servers up.
+  // Let the replica apply the fill and the monitor see it; this run's Redis prefix is new, so
+  // positions are "unknown" (reads on the primary) for a window first (db/causal.ts): wait it out.
   await new Promise((r) => setTimeout(r, 2_000));
+  if (mode === "replica") {
+    const end = Date.now() + 60_000;
+    while ((await positionFor(actor.userId)) === null) {
+      if (Date.now() > end) throw new Error("positions stayed unknown");
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
   for (let i = 0; i < 100; i++) await caller.file.list({ parentId: folder.id, limit: PAGE });
 
   const idle: number[] = [];
@@ -154,7 +163,8 @@ async function parent() {
   const results: ModeResult[] = [];
   for (const mode of ["primary", "replica"]) {
     const out = execFileSync(process.execPath, ["--import", "tsx", path.resolve(import.meta.dirname, "replica-reads.ts")], {
-      env: { ...process.env, BENCH_MODE: mode, BENCH_DATABASE_URL: `${primaryUrl}/bench`, LOG_LEVEL: "warn" },
+      // A short lag bound: a fresh Redis prefix's window of unknown positions is that long (db/causal.ts).
+      env: { ...process.env, BENCH_MODE: mode, BENCH_DATABASE_URL: `${primaryUrl}/bench`, LOG_LEVEL: "warn", REPLICA_MAX_LAG_SECONDS: "5" },
       encoding: "utf8",
       maxBuffer: 64 * 1024 * 1024,
       stdio: ["ignore", "pipe", "inherit"],
@@ -175,8 +185,7 @@ async function parent() {
   const [p, r] = results as [ModeResult, ModeResult];
   console.log(
     `\nreplica/primary idle p50 ${(percentile(r.idle, 50) / percentile(p.idle, 50)).toFixed(2)}x; causal read after a write costs ` +
-      `${(percentile(r.afterWrite, 50) - percentile(p.afterWrite, 50)).toFixed(2)} ms p50 over the primary read ` +
-      `(${(percentile(r.afterWrite, 50) - percentile(r.idle, 50)).toFixed(2)} ms over an idle replica read)`,
+      `${(percentile(r.afterWrite, 50) - percentile(p.afterWrite, 50)).toFixed(2)} ms p50 over the primary read`,
   );
   console.log(`where the replica run's reads went: ${JSON.stringify(r.routed)}`);
 }
