@@ -14,6 +14,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { Writable } from "node:stream";
+import { buildWorker, workerNodeArgs } from "../scripts/lib/build-worker.mjs";
 import { serverEnv } from "../scripts/lib/server-env.mjs";
 import { Content } from "./lib/data";
 import { prepareBenchEnv } from "./lib/env";
@@ -76,7 +77,10 @@ try {
   await blobStorage("s3").delete(`baseline/${key}`);
 
   // 3. The worker: a real worker process, idle and consuming, then the job.
-  worker = spawn(process.execPath, ["--import", "tsx", "src/worker/main.ts"], { env: serverEnv(), stdio: ["ignore", "pipe", "pipe"], cwd: path.resolve(import.meta.dirname, "..") });
+  // The worker as npm start runs it (and the image, dist/worker.mjs): compiled by esbuild, not through tsx.
+  // (Inside the project, so its imports find node_modules.)
+  const bundle = await buildWorker(path.resolve(import.meta.dirname, "../node_modules/.cache/filestore-bench/worker.mjs"));
+  worker = spawn(process.execPath, [...workerNodeArgs, bundle], { env: serverEnv(), stdio: ["ignore", "pipe", "pipe"], cwd: path.resolve(import.meta.dirname, "..") });
   let out = "";
   worker.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   worker.stderr!.on("data", (d: Buffer) => (out += d.toString()));

@@ -7,7 +7,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { checkServices } from "./lib/services.mjs";
-import { supervise } from "./lib/supervisor.mjs";
+import { buildWorker } from "./lib/build-worker.mjs";
+import { defaultProcesses, supervise } from "./lib/supervisor.mjs";
 
 const root = path.resolve(import.meta.dirname, "..");
 process.chdir(root);
@@ -78,9 +79,12 @@ if (sourcesChanged || process.env.FILESTORE_REBUILD === "1") {
 
 // 6. Web + worker, supervised ------------------------------------------------------------------
 step("starting the web server and the worker");
-// node itself with tsx's loader (not `npx tsx`): one process each, so a signal reaches the web
-// server and the worker themselves. The worker is restarted with backoff whenever it exits; the web
-// server is restarted if it crashes after it was serving. Ctrl-C or SIGTERM stops both.
-const running = supervise();
+// node itself (not `npx tsx`): one process each, so a signal reaches the web server and the worker
+// themselves. The web server runs through tsx's loader; the worker from a bundle compiled now (a
+// second, against a smaller resident set: scripts/lib/build-worker.mjs). The worker is restarted with
+// backoff whenever it exits; the web server is restarted if it crashes after it was serving.
+// Ctrl-C or SIGTERM stops both.
+const workerBundle = await buildWorker();
+const running = supervise({ processes: defaultProcesses(process.env, { workerBundle }) });
 process.on("SIGINT", () => running.stop("SIGINT"));
 process.on("SIGTERM", () => running.stop("SIGTERM"));

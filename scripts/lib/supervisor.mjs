@@ -5,23 +5,28 @@
 // - The web server is what users see: nothing that happens to the worker stops it. A web process
 //   that exits after it was serving is restarted; one that exits before it ever served (bad
 //   configuration, a port in use) stops everything with its exit code, instead of looping.
-// - The worker is restarted whenever it exits (a crash, or the broker going away: it exits so that
-//   it reconnects from a clean state), after a delay that doubles with each quick failure
+// - The worker is restarted whenever it exits (a crash; a broker outage does not make it exit, it
+//   reconnects by itself: src/worker/consume-loop.ts), after a delay that doubles with each quick failure
 //   (1 s, 2 s, 4 s … 30 s) and starts again from 1 s once a run lasted a minute.
 // - SIGTERM / SIGINT: restarts stop, the signal goes to both children (each drains and closes its
 //   connections: src/server/main.ts, src/worker/main.ts), and the supervisor exits once both have,
 //   killing what is left after `stopTimeoutMs`.
 import { spawn } from "node:child_process";
 import path from "node:path";
+import { workerNodeArgs } from "./build-worker.mjs";
 import { serverEnv } from "./server-env.mjs";
 
 const root = path.resolve(import.meta.dirname, "../..");
 
-/** The default pair: node with tsx's loader, one process each (signals reach them directly). */
-export function defaultProcesses(env = process.env) {
+/**
+ * The default pair, one process each (signals reach them directly): the web server through tsx's
+ * loader; the worker from `workerBundle` when given (npm start builds it: scripts/lib/build-worker.mjs),
+ * else through tsx as well.
+ */
+export function defaultProcesses(env = process.env, { workerBundle } = {}) {
   return [
     { name: "web", args: ["--import", "tsx", "src/server/main.ts"], env: serverEnv(env), essential: true },
-    { name: "worker", args: ["--import", "tsx", "src/worker/main.ts"], env: serverEnv(env), essential: false },
+    { name: "worker", args: [...workerNodeArgs, ...(workerBundle ? [workerBundle] : ["--import", "tsx", "src/worker/main.ts"])], env: serverEnv(env), essential: false },
   ];
 }
 

@@ -59,7 +59,16 @@ const adminCaller = () => callerFor({ authorization: `Bearer ${adminToken}` });
 describe("the first account", () => {
   it("can sign up whatever the mode, and is the admin; the next one is not", async () => {
     expect(await (await anonymousCaller()).auth.signupPolicy()).toEqual({ mode: "invite", firstAccount: true });
-    const first = await signup({ username: name("owner_"), password: password() });
+    // Four sign-ups without an invitation race on the empty drive: exactly one is the first account.
+    const attempts = await Promise.allSettled([0, 1, 2, 3].map(() => signup({ username: name("owner_"), password: password() })));
+    const won = attempts.filter((a) => a.status === "fulfilled");
+    expect(won.length).toBe(1);
+    for (const lost of attempts.filter((a) => a.status === "rejected")) {
+      expect((lost.reason as { cause?: { details?: { reason?: string } } }).cause?.details?.reason).toBe("invite_required");
+    }
+    expect(await db.user.count()).toBe(1);
+    expect(await db.user.count({ where: { role: "admin" } })).toBe(1);
+    const first = won[0]!.value;
     adminToken = first.accessToken;
     expect((await (await adminCaller()).user.me()).role).toBe("admin");
     expect(await (await anonymousCaller()).auth.signupPolicy()).toEqual({ mode: "invite", firstAccount: false });

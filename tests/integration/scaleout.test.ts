@@ -49,8 +49,9 @@ async function nginxLines() {
     .split("\n")
     .filter(Boolean)
     .map((l) => {
-      const [id, method, uri, status, upstream] = l.split(" ");
-      return { id: id!, method: method!, uri: uri!, status: Number(status), upstream: upstream ?? "" };
+      // $upstream_addr comes last and may hold spaces ("A, B" after a failed attempt).
+      const [id, method, uri, status, ...upstream] = l.split(" ");
+      return { id: id!, method: method!, uri: uri!, status: Number(status), upstream: upstream.join(" ") };
     });
 }
 

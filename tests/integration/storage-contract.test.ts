@@ -11,7 +11,7 @@ import { env } from "~/env";
 // The storage contract (tests/helpers/storage-contract.ts) against every backend. The Ceph-backed
 // suites need the RGW that scripts/test.sh starts (S3_* variables); without it they fail, on purpose.
 
-defineStorageContract("local driver (temp directory)", localBackend);
+defineStorageContract("local driver (temp directory)", localBackend, { readPart: true });
 defineStorageContract("s3 driver on Ceph RGW", cephS3Backend);
 defineStorageContract("oss driver — OSS protocol via local gateway over Ceph RGW", ossGatewayBackend);
 

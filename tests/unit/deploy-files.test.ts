@@ -27,7 +27,7 @@ describe("deploy/docker-compose.yml", () => {
       ["mariadb-primary", "mariadb-replica", "migrate", "minio", "nginx", "rabbitmq", "redis", "web1", "web2", "worker"].sort(),
     );
     expect(drive.map(([name]) => name).sort()).toEqual(["migrate", "web1", "web2", "worker"]);
-    expect(services.worker!.command).toEqual(["node", "dist/worker.mjs"]);
+    expect(services.worker!.command).toEqual(["node", "--max-semi-space-size=4", "dist/worker.mjs"]);
     expect(services.migrate!.command).toEqual(["node", "dist/migrate.mjs"]);
     expect(services.web1!.depends_on.migrate.condition).toBe("service_completed_successfully");
     expect(services["mariadb-replica"]!.environment.MARIADB_MASTER_HOST).toBe("mariadb-primary");
@@ -102,7 +102,7 @@ describe("deploy/k8s", () => {
 
   it("worker Deployment and migration Job run the bundled entry points with limits", () => {
     const worker = named("Deployment", "filestore-worker");
-    expect(containers(worker)[0]!.command).toEqual(["node", "dist/worker.mjs"]);
+    expect(containers(worker)[0]!.command).toEqual(["node", "--max-semi-space-size=4", "dist/worker.mjs"]);
     expect(containers(worker)[0]!.resources.limits.memory).toBeTruthy();
     const job = byKind("Job")[0]!;
     expect(job.spec.template.spec.containers[0].command).toEqual(["node", "dist/migrate.mjs"]);

@@ -7,6 +7,9 @@ import { sessionClaims } from "./actor";
 import { activeSession } from "./revocation";
 import { endSession, startBrowserSession } from "./sessions";
 import { authenticate, SIGNIN_REASON } from "./signin";
+import { logger } from "~/server/log";
+
+const log = logger("next-auth");
 
 // next-auth (v4) for the browser: the credentials provider runs the same authenticate() as
 // `auth.signin` (same throttles), sessions are JWT cookies carrying the user id, the username and
@@ -122,10 +125,10 @@ function buildOptions(): NextAuthOptions {
       error(code, metadata) {
         // A revoked session is an expected end, not an error worth a stack trace.
         if (code === "JWT_SESSION_ERROR" && metadata instanceof Error && metadata.message === REVOKED) return;
-        console.error(`[next-auth] ${code}`, metadata);
+        log.error({ err: metadata }, code);
       },
       warn(code) {
-        console.warn(`[next-auth] ${code}`);
+        log.warn(code);
       },
       debug() {},
     },

@@ -36,16 +36,17 @@ export async function signup(input: Credentials & { invite?: string }, origin: R
   const credentials = credentialsSchema.parse(input);
   const mode = env.SIGNUP_MODE;
   const bootstrap = mode !== "open" && (await hasNoAccounts());
-  if (mode === "closed" && !bootstrap) {
-    throw new DomainError("FORBIDDEN", "Sign-up is closed on this drive; ask its administrator for an account", {
+  const closed = () =>
+    new DomainError("FORBIDDEN", "Sign-up is closed on this drive; ask its administrator for an account", {
       details: { reason: "signup_closed" },
     });
-  }
-  if (mode === "invite" && !bootstrap && !input.invite) {
-    throw new DomainError("FORBIDDEN", "Sign-up needs an invitation on this drive", { details: { reason: "invite_required" } });
-  }
+  const inviteRequired = () => new DomainError("FORBIDDEN", "Sign-up needs an invitation on this drive", { details: { reason: "invite_required" } });
+  if (mode === "closed" && !bootstrap) throw closed();
+  if (mode === "invite" && !bootstrap && !input.invite) throw inviteRequired();
   await assertSignupAllowed(origin.clientIp);
-  const actor = await createUser(credentials, { invite: mode === "invite" && !bootstrap ? input.invite : undefined });
+  // A bootstrap sign-up is checked again under the lock that makes exactly one account the first.
+  const onlyIfFirst = bootstrap ? (mode === "closed" ? closed : inviteRequired) : undefined;
+  const actor = await createUser(credentials, { invite: mode === "invite" && !bootstrap ? input.invite : undefined, onlyIfFirst });
   const session = await startSession(actor);
   return { ...session, actor };
 }

@@ -6,6 +6,9 @@ import { DomainError } from "~/server/errors";
 import { newEntryId as newBlobId } from "~/server/services/files/ids";
 import { wantsTransfer } from "~/server/services/transfers/config";
 import { createDriver, driverConfigFromEnv, getStorage, type DriverName, type StorageDriver } from "~/server/storage";
+import { logger } from "~/server/log";
+
+const log = logger("blobs");
 
 export { collectBlobs } from "./blobs/collect";
 
@@ -115,11 +118,11 @@ async function objectIntact(blob: Pick<Blob, "id" | "driver" | "storageKey" | "s
   try {
     const head = await blobStorage(blob.driver).head(blob.storageKey);
     if (head && head.size === Number(blob.size)) return true;
-    console.error(
-      `[blobs] blob ${blob.id}: ${head ? `the object at ${blob.driver}:${blob.storageKey} has ${head.size} bytes, not ${blob.size}` : `no object at ${blob.driver}:${blob.storageKey}`}; the new upload's bytes replace it`,
+    log.error(
+      `blob ${blob.id}: ${head ? `the object at ${blob.driver}:${blob.storageKey} has ${head.size} bytes, not ${blob.size}` : `no object at ${blob.driver}:${blob.storageKey}`}; the new upload's bytes replace it`,
     );
   } catch (e) {
-    console.error(`[blobs] blob ${blob.id}: cannot confirm its object at ${blob.driver}:${blob.storageKey} (${e instanceof Error ? e.message : e}); the new upload's bytes replace it`);
+    log.error(`blob ${blob.id}: cannot confirm its object at ${blob.driver}:${blob.storageKey} (${e instanceof Error ? e.message : e}); the new upload's bytes replace it`);
   }
   return false;
 }
@@ -173,7 +176,7 @@ export async function commitBlob(tx: Tx, input: NewBlobBytes): Promise<Committed
     // Whatever is left at the old location (an object of the wrong size, or one we could not reach)
     // is nobody's now; a download that resolved the old location just before keeps the grace period.
     await scheduleObjectDiscard(tx, { driver: old.driver, key: old.storageKey, reason: "blob-repaired" }, { delayMs: env.TRANSFER_GRACE_SECONDS * 1000 });
-    console.warn(`[blobs] blob ${blob.id} (${input.sha256}) repaired: its content now comes from ${input.driver}:${input.storageKey}`);
+    log.warn(`blob ${blob.id} (${input.sha256}) repaired: its content now comes from ${input.driver}:${input.storageKey}`);
     created = true;
   }
   if (created && wantsTransfer(input.driver, input.size)) {

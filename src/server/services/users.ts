@@ -49,28 +49,40 @@ export async function hasNoAccounts(): Promise<boolean> {
  * Creates an account. CONFLICT when the username is taken (usernames compare case-insensitively:
  * the column's collation makes "Alice" and "alice" the same account). The first account of the
  * drive is its admin. With `invite`, the invitation is used up in the same transaction (FORBIDDEN
- * when it is not valid; a failed sign-up leaves it unused).
+ * when it is not valid; a failed sign-up leaves it unused). `onlyIfFirst`: the sign-up is allowed
+ * only because the drive is empty (SIGNUP_MODE invite or closed); when another account got there
+ * first, the error it returns is thrown and nothing is created.
  */
-export async function createUser(input: Credentials & { quotaBytes?: number }, opts: { invite?: string } = {}): Promise<Actor> {
+export async function createUser(
+  input: Credentials & { quotaBytes?: number },
+  opts: { invite?: string; onlyIfFirst?: () => DomainError } = {},
+): Promise<Actor> {
   const { username, password } = credentialsSchema.parse(input);
   const quotaBytes = input.quotaBytes ?? env.DEFAULT_QUOTA_BYTES;
   if (!Number.isSafeInteger(quotaBytes) || quotaBytes < 0) throw new RangeError(`bad quota ${quotaBytes}`);
   const passwordHash = await hashPassword(password);
-  // Two sign-ups racing on an empty drive may both become admins; both are then the operator's.
-  const role = (await hasNoAccounts()) ? "admin" : "user";
+  // Accounts are never deleted, so once the drive has one no sign-up can be the first.
+  const mayBeFirst = opts.onlyIfFirst !== undefined || (await hasNoAccounts());
   try {
-    const data = { username, passwordHash, quotaBytes: BigInt(quotaBytes), role } as const;
     const select = { id: true, username: true } as const;
     const invite = opts.invite;
-    const user =
-      invite === undefined
-        ? await db.user.create({ data, select })
-        : await runTransaction(async (tx) => {
-            const inviteId = await claimInvite(tx, invite);
-            const created = await tx.user.create({ data, select });
-            await tx.invite.update({ where: { id: inviteId }, data: { usedById: created.id } });
-            return created;
-          });
+    const user = await runTransaction(async (tx) => {
+      let role: "admin" | "user" = "user";
+      if (mayBeFirst) {
+        // While the drive may be empty, sign-ups are serialised: this locking read takes InnoDB's
+        // next-key lock on User's (empty) index, so a racing sign-up's insert waits, or deadlocks
+        // and is re-run by runTransaction, and then finds this account. One first account, one admin.
+        const first = (await tx.$queryRaw<Array<{ id: string }>>`SELECT id FROM User LIMIT 1 FOR UPDATE`).length === 0;
+        if (first) role = "admin";
+        else if (opts.onlyIfFirst) throw opts.onlyIfFirst();
+      }
+      const data = { username, passwordHash, quotaBytes: BigInt(quotaBytes), role } as const;
+      if (invite === undefined) return tx.user.create({ data, select });
+      const inviteId = await claimInvite(tx, invite);
+      const created = await tx.user.create({ data, select });
+      await tx.invite.update({ where: { id: inviteId }, data: { usedById: created.id } });
+      return created;
+    });
     return { userId: user.id, username: user.username };
   } catch (e) {
     if (e instanceof Prisma.PrismaClientKnownRequestError && e.code === "P2002") {

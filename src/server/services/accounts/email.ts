@@ -8,6 +8,9 @@ import { DomainError } from "~/server/errors";
 import { sendMail, sendMailLater } from "~/server/mail/mailer";
 import { emailChangedMail, emailCodeMail } from "~/server/mail/messages";
 import { redis } from "~/server/redis/client";
+import { logger } from "~/server/log";
+
+const log = logger("accounts");
 
 // An account's email address: `user.requestEmailCode({ email })` mails a 6-digit code,
 // `user.verifyEmail({ code })` makes the address the account's (verified) email. The seed kept
@@ -77,7 +80,7 @@ export async function requestEmailCode(actor: Actor, email: string, now = new Da
   try {
     await sendMail(emailCodeMail(email, user.username, code, CODE_TTL_SECONDS / 60));
   } catch (e) {
-    console.error(`[accounts] verification code to ${email} not sent:`, e instanceof Error ? e.message : e);
+    log.error({ err: e }, `verification code to ${email} not sent`);
     await redis.del(keys.code(actor.userId), keys.spacing(actor.userId)).catch(() => {});
     throw new DomainError("SERVICE_UNAVAILABLE", "The mail could not be sent; check the address or try again later", { cause: e });
   }

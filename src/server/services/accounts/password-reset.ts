@@ -8,6 +8,9 @@ import { db } from "~/server/db/client";
 import { DomainError } from "~/server/errors";
 import { sendMailLater } from "~/server/mail/mailer";
 import { passwordChangedMail, passwordResetMail } from "~/server/mail/messages";
+import { logger } from "~/server/log";
+
+const log = logger("accounts");
 
 // Forgotten passwords. `auth.requestPasswordReset` answers the same, at the same speed, whether or
 // not the account exists: the request only validates its input and counts it against its address,
@@ -34,7 +37,7 @@ export async function requestPasswordReset(input: ResetRequest, origin: { client
     await hitLimit(`acct:reset:addr:${origin.clientIp}`, REQUESTS_PER_ADDRESS, HOUR, "Too many reset requests from your address; try again later");
   }
   setImmediate(() => {
-    deliverResetLink(input).catch((e: unknown) => console.error("[accounts] password reset not sent:", e));
+    deliverResetLink(input).catch((e: unknown) => log.error({ err: e }, "password reset not sent"));
   });
   return { ok: true };
 }
@@ -49,7 +52,7 @@ async function deliverResetLink(input: ResetRequest, now = new Date()): Promise<
     await hitLimit(`acct:reset:user:${user.id}`, MAILS_PER_ACCOUNT, HOUR, "too many reset mails");
   } catch (e) {
     if (e instanceof DomainError && e.code === "TOO_MANY_REQUESTS") {
-      console.warn(`[accounts] password reset for ${user.username} not sent: ${MAILS_PER_ACCOUNT} already this hour`);
+      log.warn(`password reset for ${user.username} not sent: ${MAILS_PER_ACCOUNT} already this hour`);
       return;
     }
     throw e;

@@ -1,5 +1,8 @@
 import { db } from "~/server/db/client";
 import { blobStorage } from "../blobs";
+import { logger } from "~/server/log";
+
+const log = logger("blobs");
 
 // Collection of blobs nothing refers to (blob.collect.v1 jobs after a purge, and the worker's
 // periodic run). The three steps and why: see ../blobs.ts.
@@ -19,7 +22,7 @@ async function markForDeletion(blobId: string): Promise<{ driver: string; storag
     const referenced = await tx.$queryRaw<Array<{ n: bigint }>>`SELECT COUNT(*) AS n FROM Entry WHERE blobId = ${blobId}`;
     const actual = Number(referenced[0]?.n ?? 0);
     if (actual > 0) {
-      console.error(`[blobs] blob ${blobId} has refCount 0 but ${actual} entries; repairing the count`);
+      log.error(`blob ${blobId} has refCount 0 but ${actual} entries; repairing the count`);
       await tx.$executeRaw`UPDATE \`Blob\` SET refCount = ${actual}, updatedAt = NOW(3) WHERE id = ${blobId}`;
       return null;
     }
@@ -55,7 +58,7 @@ export async function collectBlobs(options: { batchSize?: number; maxBatches?: n
         await blobStorage(target.driver).delete(target.storageKey);
       } catch (e) {
         // Leave it `deleting`; a later run retries once it is STUCK_DELETING_MS old.
-        console.error(`[blobs] deleting bytes of blob ${id} failed: ${e instanceof Error ? e.message : e}`);
+        log.error(`deleting bytes of blob ${id} failed: ${e instanceof Error ? e.message : e}`);
         skipped.add(id);
         continue;
       }

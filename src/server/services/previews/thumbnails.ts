@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import sharp, { type OutputInfo } from "sharp";
+import type { OutputInfo } from "sharp";
 import { db } from "~/server/db/client";
 import { DomainError } from "~/server/errors";
 import { enqueueJob } from "~/server/jobs/outbox";
@@ -7,6 +7,9 @@ import { blobStorage } from "~/server/services/blobs";
 import { notFound } from "~/server/services/files/tree";
 import { getStorage } from "~/server/storage";
 import { joinKey } from "~/server/storage/keys";
+import { logger } from "~/server/log";
+
+const log = logger("thumbnails");
 
 // Image thumbnails for the listing. One per content (the blob's SHA-256), so copies, 秒传 and other
 // users' identical files share it. They are made lazily: the first request for an image's thumbnail
@@ -109,6 +112,8 @@ export async function createThumbnail(sha256: string): Promise<"made" | "skipped
   let sourceError: unknown = null;
   let result: { data: Buffer; info: OutputInfo };
   try {
+    // Loaded on the first thumbnail, not at start: libvips adds ~19 MiB to every worker's resident set.
+    const { default: sharp } = await import("sharp");
     const transformer = sharp({ limitInputPixels: MAX_INPUT_PIXELS, sequentialRead: true, animated: false })
       .timeout({ seconds: 60 })
       .rotate() // EXIF orientation, as the camera meant it
@@ -149,7 +154,7 @@ export async function sweepThumbnails(limit = 200): Promise<number> {
       try {
         await blobStorage(orphan.driver).delete(orphan.storageKey);
       } catch (e) {
-        console.error(`[thumbnails] deleting ${orphan.storageKey} failed: ${e instanceof Error ? e.message : e}`);
+        log.error(`deleting ${orphan.storageKey} failed: ${e instanceof Error ? e.message : e}`);
         continue;
       }
     }

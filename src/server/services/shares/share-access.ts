@@ -7,6 +7,9 @@ import { ancestry, notFound, requireLiveEntry } from "~/server/services/files/tr
 import type { EntryRow } from "~/server/services/files/entry-rows";
 import type { Tx } from "~/server/services/files/tree-tx";
 import { hasUnlockCookie, unlockCookie } from "./cookies";
+import { logger } from "~/server/log";
+
+const log = logger("shares");
 
 // Opening a share link: the token must name a share that is not revoked, not expired, whose owner
 // is not disabled and whose entry is live (NOT_FOUND otherwise: a dead link says nothing about why). A password-protected
@@ -66,7 +69,7 @@ async function assertNotThrottled(shareId: string): Promise<void> {
     }
   } catch (e) {
     if (e instanceof DomainError) throw e;
-    console.warn("[shares] password throttle skipped, Redis unavailable:", e instanceof Error ? e.message : e);
+    log.warn({ err: e }, "password throttle skipped, Redis unavailable");
   }
 }
 
@@ -74,7 +77,7 @@ async function recordFailure(shareId: string): Promise<void> {
   try {
     await redis.multi().incr(failuresKey(shareId)).expire(failuresKey(shareId), PASSWORD_WINDOW_SECONDS, "NX").exec();
   } catch (e) {
-    console.warn("[shares] password failure not counted, Redis unavailable:", e instanceof Error ? e.message : e);
+    log.warn({ err: e }, "password failure not counted, Redis unavailable");
   }
 }
 

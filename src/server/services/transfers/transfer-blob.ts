@@ -8,6 +8,9 @@ import { blobStorage, markBlobMissing } from "~/server/services/blobs";
 import { transferSettings } from "./config";
 import { copyVerified, SourceMismatchError, SourceMissingError } from "./copy";
 import { discardObject } from "./discard";
+import { logger } from "~/server/log";
+
+const log = logger("transfer");
 
 // blob.transfer.v1: moves one blob from the upload tier to TRANSFER_TARGET.
 //
@@ -59,7 +62,7 @@ export async function transferBlob(job: JobPayload<"blob.transfer.v1">, ctx: Tra
     await ctx.saveCheckpoint(null);
   }
   if (!settings) {
-    console.warn(`[transfer] blob ${job.blobId}: TRANSFER_TARGET is not set any more; leaving it where it is`);
+    log.warn(`blob ${job.blobId}: TRANSFER_TARGET is not set any more; leaving it where it is`);
     return;
   }
   const { target } = settings;
@@ -110,5 +113,5 @@ export async function transferBlob(job: JobPayload<"blob.transfer.v1">, ctx: Tra
   }
   const seconds = (Date.now() - started) / 1000;
   const mb = Number(blob.size) / 1e6;
-  console.log(`[transfer] blob ${blob.id} moved ${blob.driver} → ${target} (${mb.toFixed(1)} MB in ${seconds.toFixed(1)} s, ${(mb / Math.max(seconds, 0.001)).toFixed(1)} MB/s)`);
+  log.info(`blob ${blob.id} moved ${blob.driver} → ${target} (${mb.toFixed(1)} MB in ${seconds.toFixed(1)} s, ${(mb / Math.max(seconds, 0.001)).toFixed(1)} MB/s)`);
 }
