@@ -176,7 +176,7 @@ print_env() {
 }
 
 slave_field() {
-  mariadb --defaults-file="$(cnf replica)" --protocol=socket -uroot -e "SHOW SLAVE STATUS\G" | awk -v f="$1:" '$1 == f {print $2}'
+  mariadb --defaults-file="$(cnf replica)" --protocol=socket -uroot -e "SHOW SLAVE STATUS\G" | awk -v f="$1:" '$1 == f { $1 = ""; sub(/^ /, ""); print }'
 }
 
 wait_replicating() {
@@ -185,6 +185,8 @@ wait_replicating() {
     io=$(slave_field Slave_IO_Running)
     sql_thread=$(slave_field Slave_SQL_Running)
     [[ $io == Yes && $sql_thread == Yes ]] && return 0
+    # A replica whose SQL thread stopped on an error has diverged (someone wrote to it): signal it.
+    if [[ $sql_thread == No && $(slave_field Last_SQL_Errno) != 0 ]]; then return 2; fi
     ((waited < TIMEOUT * 10)) || { slave_field Last_IO_Error >&2 || true; die "the replica is not replicating (IO=$io SQL=$sql_thread)"; }
     sleep 0.1
     waited=$((waited + 1))
@@ -198,7 +200,16 @@ cmd_start() {
   setup_primary
   start_server replica
   setup_replica
-  wait_replicating
+  if ! wait_replicating; then
+    # The pair only ever holds scratch databases, and the primary keeps its whole binlog: a diverged
+    # replica is rebuilt from nothing and replays it.
+    log "the replica diverged ($(slave_field Last_SQL_Error | cut -c1-160)); rebuilding it"
+    stop_server replica
+    rm -rf "${DIR:?}/replica"
+    start_server replica
+    setup_replica
+    wait_replicating || die "the rebuilt replica does not replicate: $(slave_field Last_SQL_Error)"
+  fi
   log "primary 127.0.0.1:$PRIMARY_PORT, replica 127.0.0.1:$REPLICA_PORT (GTID replication running)"
   print_env
 }
