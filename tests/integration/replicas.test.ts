@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
+import { spawnTsx, type Spawned } from "../helpers/processes";
 import { startPrivateRedis } from "../helpers/redis-server";
 import { useReplicaPair } from "../helpers/replica-pair";
 import { startTcpProxy } from "../helpers/tcp-proxy";
@@ -182,6 +183,41 @@ describe("read replicas", { timeout: 120_000 }, () => {
       async () => (await visitor.share.open({ token })).items!.map((i) => i.name).sort(),
       (v) => JSON.stringify(v) === JSON.stringify(["keep.txt", "new.txt", "renamed.txt"]),
     );
+  });
+
+  it("carries a user's write position to another web instance through Redis", async () => {
+    // Instance B: its own process (no memory of A's writes), same database, replica and Redis.
+    const b: Spawned = spawnTsx("tests/helpers/raw-server-main.ts");
+    try {
+      const port = (await b.waitFor(/^listening \d+/, 120_000)).split(" ")[1];
+      const onB = `http://127.0.0.1:${port}`;
+      const a = await createTestUser();
+      expect((await postFiles(http.baseUrl, a.authHeaders, [{ name: "old.txt", data: Buffer.from("old") }])).status).toBe(201);
+      const old = (await a.caller.file.list()).items[0]!;
+      await pair.caughtUp();
+      await until("the replica in service", replicaState, (r) => r.state === "ok");
+      // Caught up: B looks the file up on the replica.
+      const before = await pair.rowReads("replica", "Entry");
+      expect(await (await fetch(`${onB}/api/files/${old.id}/content`, { headers: a.authHeaders })).text()).toBe("old");
+      expect(await pair.rowReads("replica", "Entry")).toBeGreaterThan(before);
+
+      await withSqlThreadStopped(async () => {
+        // Uploaded through A (this process); downloaded at once through B, which only knows the
+        // position from Redis: it waits on the replica, times out, and reads the primary.
+        const up = await postFiles(http.baseUrl, a.authHeaders, [{ name: "new.txt", data: Buffer.from("new") }]);
+        expect(up.status).toBe(201);
+        const fresh = (await a.caller.file.list()).items.find((i) => i.name === "new.txt")!;
+        const got = await fetch(`${onB}/api/files/${fresh.id}/content`, { headers: a.authHeaders });
+        expect(got.status).toBe(200);
+        expect(await got.text()).toBe("new");
+      });
+      const scraped = await (await fetch(`${onB}/api/metrics`)).text();
+      expect(scraped).toMatch(/filestore_db_reads_total\{[^}]*target="primary"[^}]*why="causal-timeout"[^}]*\} [1-9]/);
+      expect(scraped).toMatch(/filestore_db_reads_total\{[^}]*target="replica"[^}]*why="caught-up"[^}]*\} [1-9]/);
+      expect(scraped).not.toMatch(/why="position-unknown"/);
+    } finally {
+      await b.stop("SIGKILL");
+    }
   });
 
   it("keeps token rotation and share download limits exact under lag", async () => {
