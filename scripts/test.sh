@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: the whole suite from a fresh clone. Installs what the tests need (Debian packages for
-# Chromium and Ceph, npm ci), starts a real Ceph RGW, builds the app, runs every test, and prints
+# Chromium, Ceph and MariaDB, npm ci), starts a real Ceph RGW and a MariaDB primary/replica pair,
+# builds the app, runs every test, and prints
 # one closing line "N passed, N failed".
 # MariaDB, Redis and RabbitMQ must be reachable (defaults: 127.0.0.1, see README.md).
 set -euo pipefail
@@ -59,6 +60,19 @@ say "starting Ceph (mon, osd, radosgw)"
 ceph_env=$(bash scripts/ceph-dev.sh start)
 set -a; eval "$ceph_env"; set +a
 if [ "${CI:-}" = "true" ]; then trap 'bash scripts/ceph-dev.sh stop >&2 || true' EXIT; fi
+
+# 4b. A MariaDB primary/replica pair (GTID replication) for the read-replica tests; their own
+#     ports and data directory, never the machine's MariaDB. Needs Debian's mariadb-server.
+if ! command -v mariadb-install-db >/dev/null 2>&1; then
+  say "installing mariadb-server (Debian package) for the replica tests"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends mariadb-server
+fi
+say "starting the MariaDB primary/replica pair"
+replica_env=$(bash scripts/mysql-replica.sh start)
+set -a; eval "$replica_env"; set +a
+if [ "${CI:-}" = "true" ]; then trap 'bash scripts/mysql-replica.sh stop >&2 || true; bash scripts/ceph-dev.sh stop >&2 || true' EXIT; fi
 
 # 5. Build (the browser tests run the production server; the standalone test assembles the
 #    image's server folder from .next/standalone) ----------------------------------------------

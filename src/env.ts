@@ -22,9 +22,21 @@ const schema = z.object({
   AUTH_SECRET: optional,
 
   DATABASE_URL: z.string().default("mysql://root@127.0.0.1:3306/filestore"),
-  /** Comma-separated read replicas; reads go there, writes and transactions to DATABASE_URL. */
+  /**
+   * Comma-separated read replicas (MariaDB, GTID replication from DATABASE_URL). The reads listed in
+   * src/server/db/reads.ts go there; writes, transactions and reads that decide a write stay on
+   * DATABASE_URL. README "Read replicas".
+   */
   DATABASE_REPLICA_URLS: optional,
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).default(10),
+  /** A replica further behind the primary than this is skipped until it catches up. */
+  REPLICA_MAX_LAG_SECONDS: z.coerce.number().min(0).default(30),
+  /** How long a read waits on a replica for the reader's own last write (MASTER_GTID_WAIT) before it goes to the primary. */
+  REPLICA_CAUSAL_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(250),
+  /** How often each replica's state and lag are measured (and a skipped one is tried again). */
+  REPLICA_PROBE_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
+  /** Connect/acquire timeout of a replica's pool and of its probe: a dead replica is noticed this fast. */
+  REPLICA_TIMEOUT_MS: z.coerce.number().int().min(50).default(2000),
   REDIS_URL: z.string().default("redis://127.0.0.1:6379"),
   /** Key prefix, so several drives (or test runs) can share one Redis. */
   REDIS_PREFIX: z.string().default("fs:"),

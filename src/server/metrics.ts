@@ -65,6 +65,12 @@ function build(registry: Registry) {
       labelNames: ["bucket"] as const,
       ...opts,
     }),
+    dbReads: new client.Counter({
+      name: "filestore_db_reads_total",
+      help: "Routed reads (src/server/db/reads.ts) by where they ran and why (caught-up, causal-wait, causal-timeout, visitor, ...)",
+      labelNames: ["target", "why"] as const,
+      ...opts,
+    }),
     jobs: new client.Counter({
       name: "filestore_jobs_total",
       help: "Jobs handled by this worker, by kind and outcome (done, skipped, retry, dead)",

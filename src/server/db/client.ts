@@ -4,7 +4,13 @@ import { env } from "~/env";
 import { PrismaClient } from "./generated/client";
 import { createPool } from "./pools";
 
-function adapterFor(url: string, label: string) {
+export interface ClientOptions {
+  /** Milliseconds to open a connection / to wait for a free one (the driver's defaults: 1 s / 10 s). */
+  connectTimeout?: number;
+  acquireTimeout?: number;
+}
+
+function adapterFor(url: string, label: string, options: ClientOptions = {}) {
   const u = new URL(url);
   // The pool is ours (./pools.ts) so /api/metrics can report its use; we end it at shutdown.
   const pool = createPool(label, {
@@ -18,15 +24,18 @@ function adapterFor(url: string, label: string) {
     bigIntAsNumber: false,
     // Keep DATETIME(3) in UTC regardless of the server's time zone.
     timezone: "Z",
+    ...(options.connectTimeout ? { connectTimeout: options.connectTimeout } : {}),
+    ...(options.acquireTimeout ? { acquireTimeout: options.acquireTimeout } : {}),
   });
   return new PrismaMariaDb(pool, { disposeExternalPool: false });
 }
 
-export function createPrismaClient(url: string, label = "primary") {
-  return new PrismaClient({ adapter: adapterFor(url, label) });
+export function createPrismaClient(url: string, label = "primary", options: ClientOptions = {}) {
+  return new PrismaClient({ adapter: adapterFor(url, label, options) });
 }
 
-function replicaUrls(): string[] {
+/** DATABASE_REPLICA_URLS as a list. */
+export function replicaUrls(): string[] {
   return (env.DATABASE_REPLICA_URLS ?? "")
     .split(",")
     .map((s) => s.trim())
@@ -34,15 +43,15 @@ function replicaUrls(): string[] {
 }
 
 /**
- * The primary client, extended with the read-replica extension. Without replicas configured the
- * extension is still applied with the primary as its only "replica", so `$primary()` exists on
- * every deployment and code written for replicas runs unchanged.
+ * The primary client. The read-replica extension is applied with the primary as its only
+ * "replica": an unrouted model read on `db` goes to the primary, and `$primary()` exists so code
+ * says where it reads. Replica reads are not left to the extension's random pick: they go through
+ * ./reads.ts, which knows which replica is up, how far behind it is, and waits there for the
+ * reader's own last write (MASTER_GTID_WAIT) — none of which the extension can do.
  */
 function createDb() {
   const primary = createPrismaClient(env.DATABASE_URL);
-  const urls = replicaUrls();
-  const replicas = urls.length > 0 ? urls.map((url, i) => createPrismaClient(url, `replica-${i + 1}`)) : [primary];
-  return primary.$extends(readReplicas({ replicas }));
+  return primary.$extends(readReplicas({ replicas: [primary] }));
 }
 
 export type Db = ReturnType<typeof createDb>;
@@ -52,9 +61,11 @@ export type Tx = Parameters<Extract<Parameters<Db["$transaction"]>[0], (...args:
 
 const globalForDb = globalThis as unknown as { filestoreDb?: Db };
 
-/** Reads go to a replica when configured; read-after-write must use `db.$primary()` or a transaction. */
+/** The primary. Reads that may go to a replica go through `reads` (./reads.ts) instead. */
 export const db: Db = globalForDb.filestoreDb ?? createDb();
 if (env.NODE_ENV !== "production") globalForDb.filestoreDb = db;
 
 export { Prisma } from "./generated/client";
 export type { PrismaClient } from "./generated/client";
+/** A client that only reads: a replica's or the primary's (what `reads` hands a read function). */
+export type ReadClient = PrismaClient;

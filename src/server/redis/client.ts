@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import { env } from "~/env";
+import { logger } from "~/server/log";
 
 const globalForRedis = globalThis as unknown as { filestoreRedis?: Redis };
 
@@ -17,3 +18,22 @@ export const redis: Redis =
     enableOfflineQueue: true,
   });
 if (env.NODE_ENV !== "production") globalForRedis.filestoreRedis = redis;
+
+// Without a listener ioredis prints "Unhandled error event" with a stack for every failed
+// reconnect. Redis being away is a degradation the callers handle (each says what it skips); log
+// the connection's state once per change instead.
+if (!(redis as Redis & { filestoreListening?: boolean }).filestoreListening) {
+  (redis as Redis & { filestoreListening?: boolean }).filestoreListening = true;
+  const log = logger("redis");
+  let down = false;
+  redis.on("error", (e: Error) => {
+    if (down) return;
+    down = true;
+    log.warn(`Redis unavailable (${e.message}); reconnecting`);
+  });
+  redis.on("ready", () => {
+    if (!down) return;
+    down = false;
+    log.info("Redis connection back");
+  });
+}

@@ -1,4 +1,5 @@
 import { db } from "~/server/db/client";
+import { replicaHealth, type ReplicaHealth } from "~/server/db/replicas";
 import { publisherChannel } from "~/server/queue/connection";
 import { topology } from "~/server/queue/topology";
 import { redis } from "~/server/redis/client";
@@ -19,7 +20,12 @@ export interface JobBacklog {
   oldestPendingSeconds: number;
 }
 
-export type HealthReport = Record<Component, string> & { jobs?: JobBacklog | string };
+/**
+ * `replicas`: each read replica's state ("ok", "lagging", "down", "starting") and lag, as of its last
+ * probe (src/server/db/replicas.ts). Present when DATABASE_REPLICA_URLS is set; never fails
+ * readiness: reads skip a replica that is not "ok" and go to the primary.
+ */
+export type HealthReport = Record<Component, string> & { jobs?: JobBacklog | string; replicas?: ReplicaHealth[] };
 
 const TIMEOUT_MS = 3_000;
 
@@ -61,7 +67,7 @@ export async function jobBacklog(): Promise<JobBacklog> {
  * outbox), so while it is away `queue` is "degraded: …" and the drive stays ready (API.md).
  */
 export async function checkHealth(): Promise<{ ok: boolean; report: HealthReport; down: Component[] }> {
-  const [dbState, redisState, queueState, storageState, jobs] = await Promise.all([
+  const [dbState, redisState, queueState, storageState, jobs, replicas] = await Promise.all([
     probe(() => db.$primary().$queryRaw`SELECT 1`),
     probe(() => redis.ping()),
     probe(async () => {
@@ -70,8 +76,10 @@ export async function checkHealth(): Promise<{ ok: boolean; report: HealthReport
     }, "degraded"),
     probe(() => getStorage().check()),
     jobBacklog().catch((e: unknown) => `unknown: ${e instanceof Error ? e.message : String(e)}`),
+    replicaHealth(),
   ]);
   const report: HealthReport = { db: dbState, redis: redisState, queue: queueState, storage: storageState, jobs };
+  if (replicas.length > 0) report.replicas = replicas;
   const down = (["db", "redis", "storage"] as const).filter((c) => report[c] !== "ok");
   return { ok: down.length === 0, report, down };
 }

@@ -3,6 +3,7 @@ import { env } from "~/env";
 import type { Actor } from "~/server/auth/actor";
 import { hashPassword } from "~/server/auth/passwords";
 import { db, Prisma } from "~/server/db/client";
+import { reads } from "~/server/db/reads";
 import { runTransaction } from "~/server/db/transaction";
 import { DomainError } from "~/server/errors";
 import { claimInvite } from "./accounts/invites";
@@ -107,9 +108,12 @@ export async function findUserForSignin(username: string): Promise<SigninUser | 
   });
 }
 
-/** `user.me`: sizes as numbers (exact up to 8 PiB). Read from the primary: it follows uploads. */
+/**
+ * `user.me`: sizes as numbers (exact up to 8 PiB). A causal replica read: it follows the user's own
+ * uploads (usedBytes) and settings changes.
+ */
 export async function getProfile(actor: Actor): Promise<UserProfile> {
-  const user = await db.$primary().user.findUnique({
+  const user = await reads.forUser(actor.userId, (client) => client.user.findUnique({
     where: { id: actor.userId },
     select: {
       id: true,
@@ -121,7 +125,7 @@ export async function getProfile(actor: Actor): Promise<UserProfile> {
       emailVerifiedAt: true,
       totpEnabledAt: true,
     },
-  });
+  }));
   if (!user) throw new DomainError("UNAUTHORIZED", "This account no longer exists");
   return {
     id: user.id,

@@ -9,6 +9,7 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { ZodError, z } from "zod";
 import { resolveSession, type Actor } from "~/server/auth/actor";
+import { noteWrite } from "~/server/db/causal";
 import { actorFromUploadGrant, UPLOAD_TOKEN_HEADER } from "~/server/auth/upload-grant";
 import { DomainError, errorTable } from "~/server/errors";
 import { clientAddress } from "~/server/http/client-address";
@@ -109,7 +110,19 @@ export const createCallerFactory = t.createCallerFactory;
 
 export const publicProcedure = t.procedure.use(observed).use(domainErrors);
 
-export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
+/**
+ * After a signed-in caller's mutation (ok or not: a failed one may have committed part of its work),
+ * that user's next replica reads wait for it (db/causal.ts; a no-op without replicas). Tree changes
+ * (uploads by an upload grant too) are also recorded by withTreeLock itself.
+ */
+const causalWrites = t.middleware(async ({ ctx, type, next }) => {
+  const result = await next();
+  const userId = ctx.actor?.userId;
+  if (type === "mutation" && userId) await noteWrite(userId);
+  return result;
+});
+
+export const protectedProcedure = publicProcedure.use(causalWrites).use(({ ctx, next }) => {
   if (!ctx.actor) throw new TRPCError({ code: "UNAUTHORIZED", message: "Sign in first" });
   return next({ ctx: { ...ctx, actor: ctx.actor } });
 });
@@ -119,7 +132,7 @@ export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
  * failing those that upload's grant in `X-Upload-Token` (see auth/upload-grant.ts), so an upload
  * finishes even when the sign-in expired while it ran.
  */
-export const uploadProcedure = publicProcedure.use(async ({ ctx, getRawInput, next }) => {
+export const uploadProcedure = publicProcedure.use(causalWrites).use(async ({ ctx, getRawInput, next }) => {
   let actor = ctx.actor;
   if (!actor) {
     const uploadId = ((await getRawInput()) as { uploadId?: unknown } | null)?.uploadId;

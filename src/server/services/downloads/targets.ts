@@ -1,4 +1,5 @@
-import { db } from "~/server/db/client";
+import type { ReadClient } from "~/server/db/client";
+import { reads } from "~/server/db/reads";
 import { DomainError } from "~/server/errors";
 import { hasSignature, readExpiry, signatureMatches } from "~/server/auth/signed-url";
 import { isAccountDisabled } from "~/server/services/accounts/status";
@@ -43,13 +44,27 @@ interface FileRow {
   driver: string | null;
 }
 
-async function liveFileRow(id: string): Promise<FileRow | null> {
-  const rows = await db.$queryRaw<FileRow[]>`
+async function liveFileRow(client: ReadClient, id: string): Promise<FileRow | null> {
+  const rows = await client.$queryRaw<FileRow[]>`
     SELECT e.id, e.ownerId, e.kind, e.name, e.mime, e.createdAt,
            b.sha256, b.size AS blobSize, b.storageKey, b.driver
     FROM Entry e LEFT JOIN \`Blob\` b ON b.id = e.blobId
     WHERE e.id = ${id} AND e.trashedAt IS NULL`;
   return rows[0] ?? null;
+}
+
+/** A visitor's lookup (db/reads.ts `anyone`): a replica, and the primary when the replica has no such row yet. */
+async function liveFileRowForVisitor(id: string): Promise<FileRow | null> {
+  return reads
+    .anyone(async (client) => {
+      const row = await liveFileRow(client, id);
+      if (!row) throw notFound();
+      return row;
+    })
+    .catch((e: unknown) => {
+      if (e instanceof DomainError && e.code === "NOT_FOUND") return null;
+      throw e;
+    });
 }
 
 export function toTarget(row: FileRow): DownloadTarget {
@@ -71,14 +86,15 @@ export function toTarget(row: FileRow): DownloadTarget {
 
 /** A live file of `ownerId`, as a download target. */
 export async function ownFileTarget(ownerId: string, id: string): Promise<DownloadTarget> {
-  const row = await liveFileRow(id);
+  // The owner's download sees the owner's writes (an upload a moment ago): a causal replica read.
+  const row = await reads.forUser(ownerId, (client) => liveFileRow(client, id));
   if (!row || row.ownerId !== ownerId) throw notFound();
   return toTarget(row);
 }
 
 /** Any user's entry by id, for share downloads that have already checked the id is inside the link. */
 export async function fileTargetById(id: string): Promise<DownloadTarget> {
-  const row = await liveFileRow(id);
+  const row = await liveFileRowForVisitor(id);
   if (!row) throw notFound();
   return toTarget(row);
 }
@@ -95,7 +111,7 @@ export async function signedFileTarget(id: string, query: URLSearchParams, now =
   if (expires === "expired") throw new DomainError("FORBIDDEN", "This download link has expired");
   const invalid = () => new DomainError("FORBIDDEN", "This download link is not valid");
   if (expires === "invalid") throw invalid();
-  const row = await liveFileRow(id);
+  const row = await liveFileRowForVisitor(id);
   if (!row || row.sha256 === null || !signatureMatches(query, { entryId: row.id, sha256: row.sha256 }, expires)) throw invalid();
   // the links of a disabled account stop with its tokens
   if (await isAccountDisabled(row.ownerId)) throw invalid();

@@ -1,4 +1,4 @@
-import { db } from "~/server/db/client";
+import { reads } from "~/server/db/reads";
 import { DomainError } from "~/server/errors";
 import type { EntryDto } from "~/server/services/entry-dto";
 import { signedContentUrl, MAX_EXPIRES_IN_SECONDS } from "~/server/auth/signed-url";
@@ -8,12 +8,12 @@ import { ancestry, notFound, requireLiveEntry } from "./tree";
 // file.get, file.path and file.downloadUrl: reads of one live entry of the caller's drive.
 
 export async function getEntry(ownerId: string, id: string): Promise<EntryDto> {
-  return rowToDto(await requireLiveEntry(db, ownerId, id));
+  return rowToDto(await reads.forUser(ownerId, (client) => requireLiveEntry(client, ownerId, id)));
 }
 
 /** Breadcrumbs: the entry's ancestors root-first, ending with the entry itself. */
 export async function entryPath(ownerId: string, id: string): Promise<EntryDto[]> {
-  const chain = await ancestry(db, ownerId, id);
+  const chain = await reads.forUser(ownerId, (client) => ancestry(client, ownerId, id));
   const self = chain[chain.length - 1];
   if (!self || self.id !== id || chain.some((e) => e.trashedAt !== null)) throw notFound();
   return chain.map(rowToDto);
@@ -29,7 +29,7 @@ export async function createDownloadUrl(
   if (!Number.isInteger(expiresIn) || expiresIn < 1 || expiresIn > MAX_EXPIRES_IN_SECONDS) {
     throw new DomainError("BAD_REQUEST", `expiresIn must be 1-${MAX_EXPIRES_IN_SECONDS} seconds`);
   }
-  const entry = await requireLiveEntry(db, ownerId, input.id);
+  const entry = await reads.forUser(ownerId, (client) => requireLiveEntry(client, ownerId, input.id));
   if (entry.kind !== "file" || entry.blobSha256 === null) throw new DomainError("BAD_REQUEST", "Folders cannot be downloaded");
   return signedContentUrl({ entryId: entry.id, sha256: entry.blobSha256 }, expiresIn, now);
 }

@@ -1,4 +1,5 @@
-import { db, Prisma } from "~/server/db/client";
+import { Prisma, type ReadClient } from "~/server/db/client";
+import { reads } from "~/server/db/reads";
 import type { EntryDto } from "~/server/services/entry-dto";
 import { takeTokens } from "~/server/services/rate-limit";
 import { ENTRY_COLUMNS, rowToDto, type EntryRow } from "./entry-rows";
@@ -65,6 +66,7 @@ function keyValue(column: "name" | "size" | "updatedAt", key: string | number): 
 }
 
 async function fetchRun(
+  client: ReadClient,
   scope: ListScope,
   phase: Phase,
   sort: SortField,
@@ -86,15 +88,19 @@ async function fetchRun(
   const keyset = after
     ? Prisma.sql`AND (${col} ${cmp} ${keyValue(column, after.key)} OR (${col} = ${keyValue(column, after.key)} AND e.id ${cmp} ${after.id}))`
     : Prisma.empty;
-  return db.$queryRaw<EntryRow[]>`
+  return client.$queryRaw<EntryRow[]>`
     SELECT ${ENTRY_COLUMNS} FROM Entry e ${index} LEFT JOIN \`Blob\` b ON b.id = e.blobId
     WHERE ${where} ${keyset}
     ORDER BY ${col} ${dir}, e.id ${dir}
     LIMIT ${take}`;
 }
 
-/** One page of a folder or a search; `scope` is already authorised (the folder is the owner's). */
+/**
+ * One page of a folder or a search; `scope` is already authorised (the folder is the owner's).
+ * `client` is where it reads (db/reads.ts decides).
+ */
 export async function listScope(
+  client: ReadClient,
   scope: ListScope,
   opts: { cursor?: string | null; limit?: number; sort?: SortField; order?: SortOrder },
 ): Promise<ListPage> {
@@ -106,7 +112,7 @@ export async function listScope(
   const rows: Array<{ row: EntryRow; phase: Phase }> = [];
   let more = false;
   if (!cursor || cursor.phase === "folder") {
-    const folders = await fetchRun(scope, "folder", sort, order, cursor, limit + 1);
+    const folders = await fetchRun(client, scope, "folder", sort, order, cursor, limit + 1);
     for (const row of folders.slice(0, limit)) rows.push({ row, phase: "folder" });
     more = folders.length > limit;
   }
@@ -114,7 +120,7 @@ export async function listScope(
     const room = limit - rows.length;
     const after = cursor?.phase === "file" ? cursor : null;
     // With the page already full of folders, one row tells whether a file run follows.
-    const files = await fetchRun(scope, "file", sort, order, after, room + 1);
+    const files = await fetchRun(client, scope, "file", sort, order, after, room + 1);
     for (const row of files.slice(0, room)) rows.push({ row, phase: "file" });
     more = files.length > room;
   }
@@ -132,9 +138,12 @@ export async function listEntries(ownerId: string, input: ListInput): Promise<Li
   if (q) {
     // A search scans the whole drive: per-user token bucket (services/rate-limit.ts).
     await takeTokens("search", `user:${ownerId}`);
-    return listScope({ ownerId, search: q }, input);
+    return reads.forUser(ownerId, (client) => listScope(client, { ownerId, search: q }, input));
   }
   const parentId = input.parentId ?? null;
-  await requireLiveFolder(db, ownerId, parentId);
-  return listScope({ ownerId, parentId }, input);
+  // The folder check and the page on the same server: a replica that has the user's writes.
+  return reads.forUser(ownerId, async (client) => {
+    await requireLiveFolder(client, ownerId, parentId);
+    return listScope(client, { ownerId, parentId }, input);
+  });
 }

@@ -1,4 +1,5 @@
 import type { Tx } from "~/server/db/client";
+import { noteWrite } from "~/server/db/causal";
 import { runTransaction } from "~/server/db/transaction";
 import { DomainError } from "~/server/errors";
 
@@ -33,13 +34,17 @@ export interface TreeTxOptions {
 
 /** Runs `fn` in a transaction holding the tree lock of `ownerId`; retries deadlocks. */
 export async function withTreeLock<T>(ownerId: string, fn: (tx: Tx) => Promise<T>, options: TreeTxOptions = {}): Promise<T> {
-  return runTransaction(
+  const result = await runTransaction(
     async (tx) => {
       await lockTree(tx, ownerId);
       return fn(tx);
     },
     { timeout: options.timeout ?? 60_000 },
   );
+  // The owner's next replica reads wait for this commit (db/causal.ts): every upload, rename, move,
+  // trash... of a drive goes through here, including the raw upload routes.
+  await noteWrite(ownerId);
+  return result;
 }
 
 /** Takes the tree lock of `ownerId` in a transaction the caller already runs. */

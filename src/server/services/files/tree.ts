@@ -1,4 +1,4 @@
-import { db, Prisma } from "~/server/db/client";
+import { db, Prisma, type ReadClient } from "~/server/db/client";
 import { DomainError } from "~/server/errors";
 import { ENTRY_COLUMNS, type EntryRow } from "./entry-rows";
 import type { Tx } from "./tree-tx";
@@ -7,7 +7,7 @@ import type { Tx } from "./tree-tx";
 // CTE each (MariaDB 10.2+), never a query per level. Someone else's entry is indistinguishable from
 // a missing one (NOT_FOUND), and so is a trashed one.
 
-type Client = Tx | typeof db;
+type Client = Tx | typeof db | ReadClient;
 
 export const notFound = (what = "File or folder not found") => new DomainError("NOT_FOUND", what);
 

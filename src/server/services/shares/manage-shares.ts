@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { db } from "~/server/db/client";
+import { reads } from "~/server/db/reads";
 import { DomainError } from "~/server/errors";
 import { hashPassword } from "~/server/auth/passwords";
 import { notFound, requireLiveEntry } from "~/server/services/files/tree";
@@ -58,11 +59,15 @@ export interface ShareSummary {
 
 /** The owner's links that have not been revoked, newest first. */
 export async function listShares(ownerId: string, now = new Date()): Promise<ShareSummary[]> {
-  const shares = await db.$primary().share.findMany({
-    where: { ownerId, revokedAt: null },
-    include: { entry: { select: { name: true, kind: true, trashedAt: true } } },
-    orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-  });
+  // The owner's own links and entries follow the owner's writes (a causal replica read); download
+  // counts, which visitors' downloads change, may be behind by the replica's lag.
+  const shares = await reads.forUser(ownerId, (client) =>
+    client.share.findMany({
+      where: { ownerId, revokedAt: null },
+      include: { entry: { select: { name: true, kind: true, trashedAt: true } } },
+      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+    }),
+  );
   return shares.map((s) => ({
     token: s.token,
     url: shareUrl(s.token),

@@ -1,3 +1,4 @@
+import { reads } from "~/server/db/reads";
 import { DomainError } from "~/server/errors";
 import { listScope, type ListPage } from "~/server/services/files/list-entries";
 import type { SortField, SortOrder } from "~/server/services/files/list-cursor";
@@ -65,16 +66,19 @@ export async function openShare(
   input: OpenShareInput,
   request: { cookieHeader: string | null },
 ): Promise<{ result: OpenShareResult; setCookie: string | null }> {
-  const opened = await findLiveShare(input.token);
+  // A visitor's view (db/reads.ts `anyone`): a replica, possibly behind by its lag; a link the
+  // replica does not know yet is looked up on the primary. Downloads count on the primary.
+  const opened = await reads.anyone((client) => findLiveShare(input.token, new Date(), client));
   const { share, root } = opened;
   const { setCookie } = await unlockShare(share, { password: input.password, cookieHeader: request.cookieHeader });
   if (isUsedUp(share)) throw notFound("This link does not exist or has expired");
 
-  const path = input.parentId ? await pathInsideShare(opened, input.parentId) : [root];
+  const parentId = input.parentId;
+  const path = parentId ? await reads.anyone((client) => pathInsideShare(opened, parentId, client)) : [root];
   const entry = path[path.length - 1]!;
   let page: ListPage | null = null;
   if (entry.kind === "folder") {
-    page = await listScope({ ownerId: share.ownerId, parentId: entry.id }, input);
+    page = await reads.anyone((client) => listScope(client, { ownerId: share.ownerId, parentId: entry.id }, input));
   } else if (input.cursor) {
     throw new DomainError("BAD_REQUEST", "A file has no listing");
   }

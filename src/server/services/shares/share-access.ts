@@ -1,4 +1,4 @@
-import { db } from "~/server/db/client";
+import { db, type ReadClient } from "~/server/db/client";
 import type { Share } from "~/server/db/generated/client";
 import { DomainError } from "~/server/errors";
 import { verifyPassword } from "~/server/auth/passwords";
@@ -33,10 +33,13 @@ export function isUsedUp(share: Pick<Share, "maxDownloads" | "downloadCount">): 
   return share.maxDownloads !== null && share.downloadCount >= share.maxDownloads;
 }
 
-/** The live share behind `token` with its (live) entry; NOT_FOUND for anything else. */
-export async function findLiveShare(token: string, now = new Date()): Promise<OpenedShare> {
+/**
+ * The live share behind `token` with its (live) entry; NOT_FOUND for anything else. `client`: the
+ * primary (default) where the answer decides a download count; a replica for the public page.
+ */
+export async function findLiveShare(token: string, now = new Date(), client: ReadClient = db.$primary() as unknown as ReadClient): Promise<OpenedShare> {
   if (!/^[A-Za-z0-9_-]{20,64}$/.test(token)) throw dead();
-  const share = await db.$primary().share.findUnique({
+  const share = await client.share.findUnique({
     where: { token },
     include: { owner: { select: { username: true, disabledAt: true } } },
   });
@@ -44,7 +47,7 @@ export async function findLiveShare(token: string, now = new Date()): Promise<Op
   if (!share || share.revokedAt !== null || share.owner.disabledAt !== null) throw dead();
   if (share.expiresAt !== null && share.expiresAt <= now) throw dead();
   // Live means not in the trash, on its own or inside a trashed folder (both set trashedAt).
-  const root = await requireLiveEntry(db, share.ownerId, share.entryId).catch((e: unknown) => {
+  const root = await requireLiveEntry(client, share.ownerId, share.entryId).catch((e: unknown) => {
     if (e instanceof DomainError && e.code === "NOT_FOUND") return null;
     throw e;
   });
@@ -105,9 +108,9 @@ export async function unlockShare(
  * The path from the share's entry down to `id` (both included), when `id` is a live entry inside
  * the shared subtree; NOT_FOUND for anything outside it, trashed, or someone else's.
  */
-export async function pathInsideShare(opened: OpenedShare, id: string): Promise<EntryRow[]> {
+export async function pathInsideShare(opened: OpenedShare, id: string, client: ReadClient = db.$primary() as unknown as ReadClient): Promise<EntryRow[]> {
   if (id === opened.root.id) return [opened.root];
-  const chain = await ancestry(db, opened.share.ownerId, id);
+  const chain = await ancestry(client, opened.share.ownerId, id);
   const at = chain.findIndex((e) => e.id === opened.root.id);
   const self = chain[chain.length - 1];
   if (at < 0 || !self || self.id !== id) throw notFound();

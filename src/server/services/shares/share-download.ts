@@ -1,3 +1,4 @@
+import { reads } from "~/server/db/reads";
 import { DomainError } from "~/server/errors";
 import { fileTargetById } from "~/server/services/downloads/targets";
 import type { DeliveryHook, DownloadTarget } from "~/server/services/downloads/targets";
@@ -33,7 +34,9 @@ export async function shareDownload(
     if (opened.root.kind !== "file") throw new DomainError("BAD_REQUEST", "This link is a folder: choose a file with ?id=");
     target = await fileTargetById(share.entryId);
   } else {
-    const path = await pathInsideShare(opened, fileId);
+    // The link itself was read on the primary (findLiveShare: it decides the count); which file
+    // inside it is a lookup, done where visitors' reads go (db/reads.ts).
+    const path = await reads.anyone((client) => pathInsideShare(opened, fileId, client));
     if (path[path.length - 1]!.kind !== "file") throw new DomainError("BAD_REQUEST", "Folders cannot be downloaded");
     target = await fileTargetById(fileId);
   }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { env } from "~/env";
-import { db, Prisma } from "~/server/db/client";
+import { Prisma, type ReadClient } from "~/server/db/client";
+import { reads } from "~/server/db/reads";
 import { DomainError } from "~/server/errors";
 import type { EntryDto } from "~/server/services/entry-dto";
 import { ENTRY_COLUMNS, rowToDto, type EntryRow } from "~/server/services/files/entry-rows";
@@ -43,12 +44,16 @@ export function purgeDate(trashedAt: Date): Date {
 }
 
 export async function listTrash(ownerId: string, input: { cursor?: string | null; limit?: number } = {}): Promise<TrashPage> {
+  return reads.forUser(ownerId, (client) => trashPage(client, ownerId, input));
+}
+
+async function trashPage(client: ReadClient, ownerId: string, input: { cursor?: string | null; limit?: number }): Promise<TrashPage> {
   const limit = input.limit ?? 100;
   const after = input.cursor ? decode(input.cursor) : null;
   const keyset = after
     ? Prisma.sql`AND (e.trashedAt < ${after.trashedAt} OR (e.trashedAt = ${after.trashedAt} AND e.id < ${after.id}))`
     : Prisma.empty;
-  const rows = await db.$queryRaw<EntryRow[]>`
+  const rows = await client.$queryRaw<EntryRow[]>`
     SELECT ${ENTRY_COLUMNS} FROM Entry e LEFT JOIN \`Blob\` b ON b.id = e.blobId
     WHERE e.ownerId = ${ownerId} AND e.trashedAt IS NOT NULL AND e.trashRootId = e.id ${keyset}
     ORDER BY e.trashedAt DESC, e.id DESC
@@ -56,7 +61,7 @@ export async function listTrash(ownerId: string, input: { cursor?: string | null
   const page = rows.slice(0, limit);
   const totals = new Map<string, { entryCount: number; totalSize: number }>();
   if (page.length > 0) {
-    const sums = await db.$queryRaw<Array<{ trashRootId: string; n: bigint; bytes: bigint | null }>>`
+    const sums = await client.$queryRaw<Array<{ trashRootId: string; n: bigint; bytes: bigint | null }>>`
       SELECT trashRootId, COUNT(*) AS n, CAST(SUM(IFNULL(size, 0)) AS SIGNED) AS bytes FROM Entry
       WHERE ownerId = ${ownerId} AND trashRootId IN (${Prisma.join(page.map((r) => r.id))})
       GROUP BY trashRootId`;
