@@ -5,18 +5,20 @@ import { readFile } from "node:fs/promises";
 
 const TICKS_PER_SECOND = 100;
 
-/** User + system CPU seconds the process has used so far. */
-export async function cpuSeconds(pid: number): Promise<number> {
+/** User and system CPU seconds the process has used so far. */
+export async function cpuSeconds(pid: number): Promise<{ user: number; sys: number }> {
   const stat = await readFile(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   // After the command name: state is field 3, utime 14 and stime 15 (man 5 proc).
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  return { user: Number(fields[11]) / TICKS_PER_SECOND, sys: Number(fields[12]) / TICKS_PER_SECOND };
 }
 
 export interface Measured {
   ms: number;
-  /** CPU seconds of the server process during the run. */
+  /** CPU seconds of the server process during the run (user + system). */
   serverCpu: number;
+  /** Of which system time: the kernel's work for the process (writes into the page cache, writeback, fsync). */
+  serverSys: number;
   /** CPU seconds of this (client) process during the run. */
   clientCpu: number;
 }
@@ -30,7 +32,8 @@ export async function measure(serverPid: number, fn: () => Promise<void>): Promi
   const ms = performance.now() - t;
   const client = process.cpuUsage(client0);
   const cpu1 = await cpuSeconds(serverPid);
-  return { ms, serverCpu: cpu1 - cpu0, clientCpu: (client.user + client.system) / 1e6 };
+  const sys = cpu1.sys - cpu0.sys;
+  return { ms, serverCpu: cpu1.user - cpu0.user + sys, serverSys: sys, clientCpu: (client.user + client.system) / 1e6 };
 }
 
 const GiB = 1024 ** 3;
@@ -47,13 +50,19 @@ export function summarise(bytes: number, runs: Measured[]) {
   const mbps = runs.map((r) => bytes / MiB / (r.ms / 1000));
   const cpu = runs.map((r) => r.serverCpu / (bytes / GiB));
   const client = runs.map((r) => r.clientCpu / (bytes / GiB));
-  return { mbps: median(mbps), cpuPerGiB: median(cpu), clientCpuPerGiB: median(client), all: { mbps, cpu } };
+  const user = runs.map((r) => (r.serverCpu - r.serverSys) / (bytes / GiB));
+  return { mbps: median(mbps), cpuPerGiB: median(cpu), userPerGiB: median(user), clientCpuPerGiB: median(client), all: { mbps, cpu, user } };
 }
 
 export type Summary = ReturnType<typeof summarise>;
 
-/** One result line: `label  MB/s  server CPU s/GiB  client CPU s/GiB  (each run)`. */
+/**
+ * One result line: `label  MB/s  server CPU s/GiB (of which user)  client CPU s/GiB  (each run)`.
+ * User time is the server's own work; system time also carries the kernel's page-cache and writeback
+ * work, which varies with what the disk is doing (it grows over a run for every server, the bare
+ * baseline too).
+ */
 export function line(label: string, s: Summary, width = 46): string {
-  const runs = s.all.mbps.map((m, i) => `${m.toFixed(0)}/${s.all.cpu[i]!.toFixed(2)}`).join(", ");
-  return `${label.padEnd(width)} ${s.mbps.toFixed(0).padStart(5)} MB/s  ${s.cpuPerGiB.toFixed(2).padStart(6)} CPU s/GiB  client ${s.clientCpuPerGiB.toFixed(2)}  (runs MB/s/CPU: ${runs})`;
+  const runs = s.all.mbps.map((m, i) => `${m.toFixed(0)}/${s.all.cpu[i]!.toFixed(2)}/${s.all.user[i]!.toFixed(2)}`).join(", ");
+  return `${label.padEnd(width)} ${s.mbps.toFixed(0).padStart(5)} MB/s  ${s.cpuPerGiB.toFixed(2).padStart(6)} CPU s/GiB (user ${s.userPerGiB.toFixed(2)})  client ${s.clientCpuPerGiB.toFixed(2)}  (runs MB/s/CPU/user: ${runs})`;
 }
