@@ -48,6 +48,10 @@ if [ "$(cat node_modules/.filestore-lock-sha256 2>/dev/null)" != "$lock_sha" ]; 
 fi
 [ -f src/server/db/generated/client.ts ] || node scripts/prisma-generate.mjs
 
+# 2b. Lint (eslint.config.mjs: typescript-eslint and the layer boundaries of src/); an error fails the run
+say "linting src/ (eslint)"
+npx --no-install eslint src
+
 # 3. Services ----------------------------------------------------------------------------------
 node scripts/lib/services.mjs
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { db } from "~/server/db/client";
 import { blobStorage } from "~/server/services/blobs";
 import { ownFileTarget } from "~/server/services/downloads/targets";
-import { respondWithFile } from "~/server/services/downloads/respond";
+import { respondWithFile } from "~/server/http/respond-file";
 import { transferSettings } from "~/server/services/transfers/config";
 import { copyVerified } from "~/server/services/transfers/copy";
 import { isStorageError, type StorageDriver } from "~/server/storage";

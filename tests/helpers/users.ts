@@ -3,7 +3,7 @@ import type { Actor } from "~/server/auth/actor";
 import { startSession } from "~/server/auth/sessions";
 import { db } from "~/server/db/client";
 import { emptyDrive } from "~/server/services/trash/purge-trash";
-import { endSession } from "~/server/services/uploads/sessions";
+import { endSession } from "~/server/services/uploads/session-lifecycle";
 import { createUser } from "~/server/services/users";
 import { createCaller } from "~/server/trpc/root";
 import { createTrpcContext } from "~/server/trpc/trpc";

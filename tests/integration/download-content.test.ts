@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { signedContentUrl } from "~/server/http/signed-url";
+import { signedContentUrl } from "~/server/auth/signed-url";
 import { expectTrpcError } from "../helpers/drive-expect";
 import { bytes, cleanupDriveUsers, putFile, sha256hex } from "../helpers/drive-files";
 import { abortAfter, dispositionName, errorCode, get } from "../helpers/drive-http";

@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
 import { env } from "~/env";
 import { blobStorage } from "~/server/services/blobs";
-import { respondWithFile, type DownloadTarget } from "~/server/services/downloads/respond";
+import { respondWithFile, type DownloadTarget } from "~/server/http/respond-file";
 import { joinKey } from "~/server/storage/keys";
 import { bytes, sha256hex } from "../helpers/drive-files";
 import { dispositionName } from "../helpers/drive-http";

@@ -138,7 +138,6 @@ export function TwoFactorSection({ me }: { me: Me }) {
         <form onSubmit={onCode} noValidate>
           <div className={styles.enrol}>
             {/* a data: URL from the server; next/image adds nothing for it */}
-            {/* eslint-disable-next-line @next/next/no-img-element */}
             <img className={styles.qr} src={step.setup.qrDataUrl} alt="QR code to scan with your authenticator app" data-testid="totp-qr" />
             <div className={styles.form}>
               <p style={{ margin: 0 }}>1. Scan the code with your authenticator app.</p>

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MAX_EXPIRES_IN_SECONDS } from "~/server/http/signed-url";
+import { MAX_EXPIRES_IN_SECONDS } from "~/server/auth/signed-url";
 import { copyEntries } from "~/server/services/files/copy-entries";
 import { createFolder } from "~/server/services/files/create-folder";
 import { createDownloadUrl, entryPath, getEntry } from "~/server/services/files/get-entry";

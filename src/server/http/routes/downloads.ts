@@ -1,4 +1,4 @@
-import { respondWithFile } from "~/server/services/downloads/respond";
+import { respondWithFile } from "../respond-file";
 import { hasSignature, ownFileTarget, signedFileTarget } from "~/server/services/downloads/targets";
 import { shareDownload } from "~/server/services/shares/share-download";
 import { clientAddress } from "../client-address";

@@ -1,4 +1,4 @@
-import { noneMatchHits } from "~/server/services/downloads/conditional";
+import { noneMatchHits } from "../conditional";
 import { safeContentHeaders } from "~/server/services/downloads/inline";
 import { thumbnailFor } from "~/server/services/previews/thumbnails";
 import { json, requireActor, type RawHandler } from "../raw";

@@ -1,6 +1,7 @@
 import { putChunk } from "~/server/services/uploads/chunks";
 import { uploadForm } from "~/server/services/uploads/form";
 import { json, requireActor, requireUploadActor } from "../raw";
+import { chunkBody, formParts } from "../upload-bodies";
 import type { RawRoute } from "../router";
 
 // Upload routes that carry file bytes. Served from node:http by the custom server and from the thin
@@ -12,7 +13,7 @@ export const routes: RawRoute[] = [
     path: "/api/files",
     handler: async (req) => {
       const actor = await requireActor(req);
-      const files = await uploadForm(actor, req);
+      const files = await uploadForm(actor, formParts(req));
       return json(201, { files });
     },
   },
@@ -21,7 +22,7 @@ export const routes: RawRoute[] = [
     path: "/api/uploads/:uploadId/chunks/:index",
     handler: async (req, params) => {
       const actor = await requireUploadActor(req, params.uploadId ?? "");
-      const result = await putChunk(actor, params.uploadId ?? "", params.index ?? "", req);
+      const result = await putChunk(actor, params.uploadId ?? "", params.index ?? "", chunkBody(req));
       return json(200, result);
     },
   },

@@ -1,14 +1,35 @@
 import type { ReadClient } from "~/server/db/client";
 import { reads } from "~/server/db/reads";
 import { DomainError } from "~/server/errors";
-import { hasSignature, readExpiry, signatureMatches } from "~/server/http/signed-url";
+import { hasSignature, readExpiry, signatureMatches } from "~/server/auth/signed-url";
 import { isAccountDisabled } from "~/server/services/accounts/status";
 import { notFound } from "~/server/services/files/tree";
-import type { DownloadTarget } from "./respond";
 
 // Which bytes a download request may have: the caller's own live file, or a live file named by a
 // valid signed URL (no credentials needed). Someone else's file and a missing one are the same
-// NOT_FOUND; a bad or expired signature is FORBIDDEN (see http/signed-url.ts).
+// NOT_FOUND; a bad or expired signature is FORBIDDEN (see auth/signed-url.ts).
+
+/** One file as the download responder (http/respond-file.ts) needs it. */
+export interface DownloadTarget {
+  entryId: string;
+  /** The file's owner (signed-URL downloads count against the owner's limits). */
+  ownerId?: string;
+  name: string;
+  mime: string | null;
+  size: number;
+  sha256: string;
+  storageKey: string;
+  driver: string;
+  /** Last-Modified: an entry's content never changes after it was created. */
+  createdAt: Date;
+}
+
+/**
+ * Called once per request before any byte is sent: `counted` is true for a GET that delivers the
+ * file from its first byte (no Range, or a Range starting at 0). May throw (a used-up share link)
+ * and may return headers to add (a cookie).
+ */
+export type DeliveryHook = (delivery: { counted: boolean }) => Promise<Record<string, string> | void>;
 
 interface FileRow {
   id: string;

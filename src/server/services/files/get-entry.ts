@@ -1,7 +1,7 @@
 import { reads } from "~/server/db/reads";
 import { DomainError } from "~/server/errors";
 import type { EntryDto } from "~/server/services/entry-dto";
-import { signedContentUrl, MAX_EXPIRES_IN_SECONDS } from "~/server/http/signed-url";
+import { signedContentUrl, MAX_EXPIRES_IN_SECONDS } from "~/server/auth/signed-url";
 import { rowToDto } from "./entry-rows";
 import { ancestry, notFound, requireLiveEntry } from "./tree";
 
@@ -19,7 +19,7 @@ export async function entryPath(ownerId: string, id: string): Promise<EntryDto[]
   return chain.map(rowToDto);
 }
 
-/** A URL that downloads the file without credentials until it expires (see http/signed-url.ts). */
+/** A URL that downloads the file without credentials until it expires (see auth/signed-url.ts). */
 export async function createDownloadUrl(
   ownerId: string,
   input: { id: string; expiresIn?: number },

@@ -1,7 +1,7 @@
 import { reads } from "~/server/db/reads";
 import { DomainError } from "~/server/errors";
 import { fileTargetById } from "~/server/services/downloads/targets";
-import type { DeliveryHook, DownloadTarget } from "~/server/services/downloads/respond";
+import type { DeliveryHook, DownloadTarget } from "~/server/services/downloads/targets";
 import { notFound } from "~/server/services/files/tree";
 import { grantCookie, hasGrantCookie } from "./cookies";
 import { countDownload, findLiveShare, isUsedUp, pathInsideShare, unlockShare } from "./share-access";

@@ -98,7 +98,7 @@ function assertStored(head: { size: number; etag: string } | null, size: number,
 }
 
 export async function copyVerified(source: StorageDriver, target: StorageDriver, key: string, options: CopyOptions): Promise<CopyResult> {
-  const { size, sha256, signal } = options;
+  const { size, signal } = options;
   const where = `${target.name}:${key}`;
   checkAborted(signal);
   const body = await source.get(key);

@@ -1,16 +1,15 @@
-import type { Readable } from "node:stream";
 import type { Actor } from "~/server/auth/actor";
 import { db } from "~/server/db/client";
-import { isUniqueViolation } from "~/server/db/errors";
-import { retryOnDeadlock } from "~/server/db/transaction";
 import type { UploadSession } from "~/server/db/generated/client";
 import { DomainError } from "~/server/errors";
 import { blobStorage } from "~/server/services/blobs";
-import { chunkSource, isMultipart, Meter, parseContentDigest } from "./body";
+import { Meter } from "./streams";
 import { takeClaim } from "./claims";
+import { affected, hotPool } from "./hot-db";
 import { abandonChunk, chunkMissed, chunkRecorded, planChunk, type HashPlan } from "./live-hash";
 import { chunkLength } from "./plan";
-import { assertOpen, createMultipart, keepAlive, loadOwnedSession } from "./sessions";
+import { assertOpen, createMultipart, keepAlive, recordContentDigest, uploadGone } from "./session-lifecycle";
+import { loadOwnedSession } from "./sessions";
 import { storageError } from "./storage-errors";
 
 // PUT /api/uploads/{uploadId}/chunks/{index}: one chunk's bytes, streamed straight into the
@@ -18,10 +17,16 @@ import { storageError } from "./storage-errors";
 // received only once its UploadChunk row is committed, after the storage accepted every byte, so a
 // failed or interrupted request leaves nothing that counts; a resend simply writes the part again.
 
-export interface ChunkRequest {
-  body: Readable;
-  headers: Headers;
-  signal: AbortSignal;
+/** A chunk's request body as HTTP parsed it (src/server/http/upload-bodies.ts). */
+export interface ChunkBody {
+  /** The body's declared length (Content-Length of a raw body); null when not declared or multipart. */
+  declaredBytes: number | null;
+  /** The SHA-256 the client says the chunk has (Content-Digest), or null; BAD_REQUEST when malformed. */
+  expectedDigest(): Buffer | null;
+  /** Streams the chunk's bytes into `sink`; `finished` settles once the whole request was read and well formed. */
+  pipeTo(sink: Meter): { finished: Promise<void>; stop: () => void };
+  /** Reads and discards the body (a resent chunk that is already stored), up to `limit` bytes. */
+  discard(limit: number): Promise<void>;
 }
 
 export function parseChunkIndex(raw: string): number {
@@ -30,32 +35,8 @@ export function parseChunkIndex(raw: string): number {
 }
 
 async function countReceived(sessionId: string): Promise<number> {
-  return db.$primary().uploadChunk.count({ where: { sessionId } });
-}
-
-/** Reads and discards a body (a resent chunk), up to `limit` bytes; more is left unread. */
-async function drain(body: Readable, limit: number, signal: AbortSignal): Promise<void> {
-  let seen = 0;
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      body.off("data", onData);
-      body.off("end", done);
-      body.off("error", done);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const onData = (buf: Buffer) => {
-      seen += buf.length;
-      if (seen > limit) {
-        body.pause();
-        done();
-      }
-    };
-    body.on("data", onData);
-    body.once("end", done);
-    body.once("error", done);
-    signal.addEventListener("abort", done, { once: true });
-  });
+  const rows = (await hotPool().query("SELECT COUNT(*) AS n FROM UploadChunk WHERE sessionId = ?", [sessionId])) as Array<{ n: bigint | number }>;
+  return Number(rows[0]!.n);
 }
 
 /** The session's storage multipart upload; created on first use for 秒传 sessions that fell back. */
@@ -69,73 +50,79 @@ async function ensureMultipart(session: UploadSession): Promise<string> {
   if (n === 1) return created;
   await storage.multipart.abort(session.stagingKey, created).catch(() => {});
   const fresh = await db.$primary().uploadSession.findUnique({ where: { id: session.id } });
-  if (!fresh?.multipartId || fresh.state !== "open") throw new DomainError("NOT_FOUND", "Upload not found or expired");
+  if (!fresh?.multipartId || fresh.state !== "open") throw uploadGone();
   return fresh.multipartId;
 }
 
 /**
- * Counts the chunk as received: its claim must still be ours, and the session still open. The
- * INSERT … SELECT reads the session row with a shared lock, so it serialises with complete and
- * abort (which update that row first): a chunk either lands before they look, or finds the
- * session no longer open and is NOT_FOUND. One autocommit statement, one commit per chunk.
+ * Counts the chunk as received, in one round trip: the row is inserted only while the claim is
+ * still ours and the session still open (one INSERT … SELECT joining both: it reads the session row
+ * with a shared lock, so it serialises with complete and abort, which update that row first: a
+ * chunk either lands before they look, or finds the session no longer open and is NOT_FOUND), then
+ * the claim goes, then the count of received chunks is read. One commit per chunk.
  */
 async function recordChunk(sessionId: string, index: number, token: string, size: number, digest: Buffer | null, etag: string): Promise<number> {
-  const mine = await db.$executeRaw`
-    DELETE FROM UploadChunkClaim WHERE sessionId = ${sessionId} AND \`index\` = ${index} AND token = ${token}`;
-  if (mine !== 1) throw new DomainError("CONFLICT", `Chunk ${index} was taken over by another request`);
-  let inserted: number;
-  try {
-    inserted = await retryOnDeadlock(
-      () => db.$executeRaw`
-        INSERT INTO UploadChunk (sessionId, \`index\`, size, sha256, etag, createdAt)
-        SELECT id, ${index}, ${size}, ${digest?.toString("hex") ?? null}, ${etag}, NOW(3)
-        FROM UploadSession WHERE id = ${sessionId} AND state = 'open'`,
-    );
-  } catch (e) {
-    // Only a writer that took over a stale claim of ours can have recorded this index meanwhile.
-    if (isUniqueViolation(e)) throw new DomainError("CONFLICT", `Chunk ${index} was taken over by another request`);
-    throw e;
+  const takenOver = () => new DomainError("CONFLICT", `Chunk ${index} was taken over by another request`);
+  for (let attempt = 1; ; attempt++) {
+    let results: unknown[];
+    try {
+      results = (await hotPool().query(
+        `INSERT INTO UploadChunk (sessionId, \`index\`, size, sha256, etag, createdAt)
+           SELECT s.id, ?, ?, ?, ?, NOW(3) FROM UploadSession s
+           JOIN UploadChunkClaim c ON c.sessionId = s.id AND c.\`index\` = ? AND c.token = ?
+           WHERE s.id = ? AND s.state = 'open';
+         DELETE FROM UploadChunkClaim WHERE sessionId = ? AND \`index\` = ? AND token = ?;
+         SELECT COUNT(*) AS n FROM UploadChunk WHERE sessionId = ?`,
+        [index, size, digest?.toString("hex") ?? null, etag, index, token, sessionId, sessionId, index, token, sessionId],
+      )) as unknown[];
+    } catch (e) {
+      const errno = (e as { errno?: number }).errno;
+      // Only a writer that took over a stale claim of ours can have recorded this index meanwhile.
+      if (errno === ER_DUP_ENTRY) throw takenOver();
+      if (errno === ER_LOCK_DEADLOCK && attempt < 5) continue;
+      throw e;
+    }
+    if (affected(results[0]) === 1) return Number((results[2] as Array<{ n: bigint | number }>)[0]!.n);
+    // Not inserted: our claim was gone (taken over), or it was ours and the session is not open.
+    if (affected(results[1]) === 0) throw takenOver();
+    throw uploadGone();
   }
-  if (inserted !== 1) throw new DomainError("NOT_FOUND", "Upload not found or expired");
-  return countReceived(sessionId);
 }
+
+const ER_DUP_ENTRY = 1062;
+const ER_LOCK_DEADLOCK = 1213;
 
 export async function putChunk(
   actor: Actor,
   uploadId: string,
   rawIndex: string,
-  req: ChunkRequest,
+  body: ChunkBody,
 ): Promise<{ index: number; received: number }> {
   const index = parseChunkIndex(rawIndex);
   // The session and the chunk rows that matter, in parallel (the chunk rows are only looked at once
   // the session proved to be the caller's): is this chunk already here? did chunk 0 arrive before us?
   const [session, stored] = await Promise.all([
     loadOwnedSession(actor, uploadId),
-    db.$primary().uploadChunk.findMany({
-      where: { sessionId: uploadId, index: { in: index === 0 ? [0] : [0, index] } },
-      select: { index: true },
-    }),
+    hotPool().query("SELECT `index` FROM UploadChunk WHERE sessionId = ? AND `index` IN (0, ?)", [uploadId, index]) as Promise<Array<{ index: number }>>,
   ]);
   assertOpen(session);
   if (index >= session.chunkCount) {
     throw new DomainError("BAD_REQUEST", `Chunk ${index} is past the end (this upload has ${session.chunkCount} chunks)`);
   }
   const expected = chunkLength(session, index);
-  const expectedDigest = parseContentDigest(req.headers.get("content-digest"));
-  const multipartBody = isMultipart(req.headers.get("content-type"));
-  const declared = req.headers.get("content-length");
-  if (!multipartBody && declared !== null && Number(declared) !== expected) {
-    throw new DomainError("BAD_REQUEST", `Chunk ${index} must be ${expected} bytes, the request declares ${declared}`);
+  const expectedDigest = body.expectedDigest();
+  if (body.declaredBytes !== null && body.declaredBytes !== expected) {
+    throw new DomainError("BAD_REQUEST", `Chunk ${index} must be ${expected} bytes, the request declares ${body.declaredBytes}`);
   }
 
   const existing = stored.some((c) => c.index === index);
   const chunkZeroStored = index !== 0 && stored.some((c) => c.index === 0);
   if (existing) {
     // Already received: re-sending is harmless, the stored part is never touched again.
-    await drain(req.body, expected + 64 * 1024, req.signal);
+    await body.discard(expected + 64 * 1024);
     return { index, received: await countReceived(session.id) };
   }
-  await keepAlive(session, () => new DomainError("NOT_FOUND", "Upload not found or expired"));
+  await keepAlive(session);
 
   const claim = await takeClaim(session.id, index, `Chunk ${index} is being uploaded by another request`);
 
@@ -152,12 +139,20 @@ export async function putChunk(
       spool: plan.mode === "spool" ? plan.stream : null,
       digest: expectedDigest !== null,
     });
-    const source = chunkSource(req, meter);
+    const source = body.pipeTo(meter);
+    // Another writer took this chunk over (we were thought dead): stop writing its part at once.
+    const onLost = () => {
+      meter.failure ??= claim.lost.reason as DomainError;
+      meter.destroy(meter.failure);
+    };
+    claim.lost.addEventListener("abort", onLost, { once: true });
     let etag: string;
     const part = storage.multipart.uploadPart(session.stagingKey, multipartId, index + 1, meter, expected);
     try {
       [{ etag }] = await Promise.all([part, source.finished]);
+      claim.lost.removeEventListener("abort", onLost);
     } catch (e) {
+      claim.lost.removeEventListener("abort", onLost);
       source.stop();
       meter.destroy();
       // The claim is released only once the storage write has stopped (finally below).
@@ -174,7 +169,7 @@ export async function putChunk(
     if (plan.mode === "none") chunkMissed(session.id, index);
     else {
       const readBack = () => storage.multipart.readPart?.(session.stagingKey, multipartId, index + 1, etag) ?? Promise.resolve(null);
-      chunkRecorded(session.id, index, plan, !meter.spoolFailed, readBack);
+      chunkRecorded(session.id, index, plan, !meter.spoolFailed, recordContentDigest, readBack);
     }
     return { index, received };
   } finally {

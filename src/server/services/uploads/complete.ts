@@ -12,8 +12,12 @@ import { commitReserved } from "~/server/services/quota";
 import { isStorageError, type StorageDriver } from "~/server/storage";
 import { dropLiveHash, settledDigest } from "./live-hash";
 import { guessMime } from "./mime";
-import { endSession, loadOwnedSession } from "./sessions";
+import { assertOpen, endSession, markCompleted, reopen, startCompleting, uploadGone } from "./session-lifecycle";
+import { loadOwnedSession } from "./sessions";
 import { storageError } from "./storage-errors";
+import { logger } from "~/server/log";
+
+const log = logger("uploads");
 
 // upload.complete: every chunk present → the storage assembles the parts in place (S3 multipart
 // complete / the local driver's rename; no byte passes through here) → the whole-content SHA-256
@@ -57,10 +61,6 @@ function preconditionMissing(missing: number[]): DomainError {
   return new DomainError("PRECONDITION_FAILED", `${missing.length} chunk(s) missing`, {
     details: { missing: missing.slice(0, 1000), missingCount: missing.length },
   });
-}
-
-async function revertToOpen(sessionId: string): Promise<void> {
-  await db.$executeRaw`UPDATE UploadSession SET state = 'open', updatedAt = NOW(3) WHERE id = ${sessionId} AND state = 'completing'`;
 }
 
 /**
@@ -108,14 +108,14 @@ async function assemble(storage: StorageDriver, session: UploadSession): Promise
 export async function completeUpload(actor: Actor, uploadId: string): Promise<{ file: EntryDto }> {
   const session = await loadOwnedSession(actor, uploadId);
   if (session.state === "completed") return resultOf(session);
-  if (session.state !== "open" && session.state !== "completing") throw new DomainError("NOT_FOUND", "Upload not found or expired");
-  if (session.state === "open" && session.expiresAt <= new Date()) throw new DomainError("NOT_FOUND", "Upload not found or expired");
+  // A session stuck completing may be completed again (completeSession decides).
+  if (session.state !== "completing") assertOpen(session);
   return completeSession(session);
 }
 
 async function reload(sessionId: string): Promise<UploadSession> {
   const session = await db.$primary().uploadSession.findUnique({ where: { id: sessionId } });
-  if (!session) throw new DomainError("NOT_FOUND", "Upload not found or expired");
+  if (!session) throw uploadGone();
   return session;
 }
 
@@ -129,15 +129,11 @@ export async function completeSession(loaded: UploadSession): Promise<{ file: En
   if (missing.length) throw preconditionMissing(missing);
 
   // open → completing, exactly once: concurrent completes race here and one wins.
-  const staleBefore = new Date(Date.now() - COMPLETING_STALE_MS);
-  const won = await db.$executeRaw`
-    UPDATE UploadSession SET state = 'completing', updatedAt = NOW(3)
-    WHERE id = ${session.id} AND (state = 'open' OR (state = 'completing' AND updatedAt < ${staleBefore}))`;
-  if (won !== 1) {
+  if (!(await startCompleting(session.id, new Date(Date.now() - COMPLETING_STALE_MS)))) {
     const now = await reload(session.id);
     if (now.state === "completed") return resultOf(now);
     if (now.state === "completing") throw new DomainError("CONFLICT", "This upload is already being completed");
-    throw new DomainError("NOT_FOUND", "Upload not found or expired");
+    throw uploadGone();
   }
   session = await reload(session.id);
 
@@ -145,6 +141,10 @@ export async function completeSession(loaded: UploadSession): Promise<{ file: En
   const size = Number(session.size);
   let committed = false;
   try {
+    // The live hash first: it may still be reading the last chunks back from their parts, which
+    // assembling moves (local disk: the parts' file is renamed into place). Assembling first made
+    // that read fail, and complete then hashed the whole object a second time.
+    const live = size === 0 ? null : (session.contentSha256 ?? (await settledDigest(session.id)));
     await assemble(storage, session);
     const head = await storage.head(session.stagingKey);
     if (!head || head.size !== size) {
@@ -154,8 +154,7 @@ export async function completeSession(loaded: UploadSession): Promise<{ file: En
     const digest =
       size === 0
         ? EMPTY_SHA256
-        : (session.contentSha256 ??
-          (await settledDigest(session.id)) ??
+        : (live ??
           (await db.$primary().uploadSession.findUnique({ where: { id: session.id } }))?.contentSha256 ??
           (await hashObject(storage, session.stagingKey)));
 
@@ -186,10 +185,7 @@ export async function completeSession(loaded: UploadSession): Promise<{ file: En
         onClash: "suffix",
       });
       await commitReserved(tx, session.ownerId, session.reservedBytes, size);
-      await tx.uploadSession.update({
-        where: { id: session.id },
-        data: { state: "completed", resultEntryId: entry.id, contentSha256: digest, multipartId: null },
-      });
+      await markCompleted(tx, session.id, "completing", { entryId: entry.id, contentSha256: digest });
       await tx.uploadChunk.deleteMany({ where: { sessionId: session.id } });
       return { entry, created };
     });
@@ -198,7 +194,7 @@ export async function completeSession(loaded: UploadSession): Promise<{ file: En
     if (!result.created) {
       // Same content was already stored: keep the one copy.
       await storage.delete(session.stagingKey).catch((e) =>
-        console.error(`[uploads] deleting duplicate bytes of ${session.id} failed: ${e instanceof Error ? e.message : e}`),
+        log.error(`deleting duplicate bytes of ${session.id} failed: ${e instanceof Error ? e.message : e}`),
       );
     }
     return { file: toEntryDto(result.entry) };
@@ -208,7 +204,7 @@ export async function completeSession(loaded: UploadSession): Promise<{ file: En
         // The target folder went away meanwhile: the upload cannot land anywhere.
         await endSession(session, "aborted", "completing");
       } else {
-        await revertToOpen(session.id);
+        await reopen(session.id);
       }
     }
     throw e;

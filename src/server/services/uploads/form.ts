@@ -1,5 +1,4 @@
 import type { Readable } from "node:stream";
-import busboy from "busboy";
 import type { Actor } from "~/server/auth/actor";
 import { db } from "~/server/db/client";
 import { DomainError } from "~/server/errors";
@@ -10,12 +9,14 @@ import { withTreeLock } from "~/server/services/files/tree-tx";
 import { nameProblem } from "~/server/services/names";
 import { chargeUsed, quotaState } from "~/server/services/quota";
 import { getStorage, type StorageDriver } from "~/server/storage";
-import { feed, isMultipart, Meter } from "./body";
-import { uploadObjectKey } from "./keys";
+import { Meter } from "./streams";
 import { sessionTtlMs } from "./limits";
 import { chooseMime } from "./mime";
-import { newUploadId } from "./sessions";
+import { abortFormSessions, markCompleted, openFormSession } from "./session-lifecycle";
 import { storageError } from "./storage-errors";
+import { logger } from "~/server/log";
+
+const log = logger("uploads");
 
 // POST /api/files: multipart/form-data, an optional `parentId` field before one or more file
 // fields. Each file streams to its own storage key while its SHA-256 is computed; nothing is
@@ -24,10 +25,19 @@ import { storageError } from "./storage-errors";
 // staged objects are deleted. Each staged file is recorded as a `form` session first, so even a
 // crash mid-body leaves a row the sweeper uses to delete the bytes.
 
-export interface FormRequest {
-  body: Readable;
-  headers: Headers;
-  signal: AbortSignal;
+/** A multipart/form-data body as HTTP parsed it (src/server/http/upload-bodies.ts formParts). */
+export interface FormParts {
+  /**
+   * Reads the body, calling `field` and `file` for its parts in order (each file stream must be
+   * read or resumed). Settles once the body was read to its end; rejects on a malformed form, too
+   * many files or a client that went away.
+   */
+  read(handlers: {
+    field(name: string, value: string): void;
+    file(stream: Readable, info: { filename: string | undefined; mimeType: string }): void;
+  }): Promise<void>;
+  /** Stops reading the body (after a failure). */
+  stop(): void;
 }
 
 interface Staged {
@@ -38,8 +48,6 @@ interface Staged {
   sha256: string;
   mime: string;
 }
-
-const MAX_FILES = 1000;
 
 async function freeBytes(userId: string): Promise<number> {
   const quota = await quotaState(userId);
@@ -60,26 +68,8 @@ async function stageFile(
   room: number,
   staged: Staged[],
 ): Promise<void> {
-  const id = newUploadId();
-  const key = uploadObjectKey(id);
   const mime = chooseMime(name, declaredType);
-  await db.uploadSession.create({
-    data: {
-      id,
-      ownerId: actor.userId,
-      protocol: "form",
-      parentId,
-      name,
-      size: 0n,
-      chunkSize: 0,
-      chunkCount: 0,
-      state: "open",
-      reservedBytes: 0n,
-      driver: storage.name,
-      stagingKey: key,
-      expiresAt: new Date(Date.now() + sessionTtlMs()),
-    },
-  });
+  const { id, key } = await openFormSession({ ownerId: actor.userId, parentId, name, driver: storage.name, ttlMs: sessionTtlMs() });
   meter.limit(room, overQuota);
   try {
     await storage.put(key, meter, { contentType: mime });
@@ -87,7 +77,7 @@ async function stageFile(
     file.resume();
     meter.destroy();
     await storage.delete(key).catch(() => {});
-    await db.uploadSession.update({ where: { id }, data: { state: "aborted" } }).catch(() => {});
+    await abortFormSessions([id]);
     throw meter.failure ?? storageError(e);
   }
   staged.push({ sessionId: id, key, name, size: meter.bytes, sha256: meter.digest!.toString("hex"), mime });
@@ -96,33 +86,12 @@ async function stageFile(
 /** Deletes what a failed form left behind. */
 async function discard(storage: StorageDriver, staged: Staged[]): Promise<void> {
   for (const s of staged) {
-    await storage.delete(s.key).catch((e) => console.error(`[uploads] cleaning ${s.key} failed: ${e instanceof Error ? e.message : e}`));
+    await storage.delete(s.key).catch((e) => log.error(`cleaning ${s.key} failed: ${e instanceof Error ? e.message : e}`));
   }
-  if (staged.length) {
-    await db.uploadSession
-      .updateMany({ where: { id: { in: staged.map((s) => s.sessionId) } }, data: { state: "aborted" } })
-      .catch(() => {});
-  }
+  await abortFormSessions(staged.map((s) => s.sessionId));
 }
 
-export async function uploadForm(actor: Actor, req: FormRequest): Promise<EntryDto[]> {
-  const contentType = req.headers.get("content-type");
-  if (!isMultipart(contentType)) throw new DomainError("UNSUPPORTED_MEDIA_TYPE", "Send multipart/form-data");
-  let bb: busboy.Busboy;
-  try {
-    bb = busboy({
-      headers: { "content-type": contentType! },
-      // Names are checked by our own rules (a "/" is refused, not silently cut to a basename).
-      preservePath: true,
-      // Browsers, curl -F and FormData send the filename parameter as raw UTF-8 (busboy's default
-      // for it is latin1, which turns 文件.txt into mojibake); filename*= still wins when present.
-      defParamCharset: "utf8",
-      limits: { fields: 32, fieldSize: 4096, fieldNameSize: 128, files: MAX_FILES, parts: MAX_FILES + 32 },
-    });
-  } catch (e) {
-    throw new DomainError("BAD_REQUEST", `Malformed multipart body: ${(e as Error).message}`);
-  }
-
+export async function uploadForm(actor: Actor, form: FormParts): Promise<EntryDto[]> {
   const storage = getStorage();
   const staged: Staged[] = [];
   let parentId: string | null = null;
@@ -131,61 +100,66 @@ export async function uploadForm(actor: Actor, req: FormRequest): Promise<EntryD
   let failure: unknown = null;
   let work: Promise<void> = Promise.resolve();
 
-  const stopReading = feed(req.body, bb, req.signal);
+  let failed: (e: unknown) => void = () => {};
+  // Settles as soon as the service fails the form (fail), or once the body and the work on its files are done.
   const parsed = new Promise<void>((resolve, reject) => {
-    const fail = (e: unknown) => {
-      if (!failure) failure = e instanceof DomainError ? e : new DomainError("BAD_REQUEST", `Malformed multipart body: ${(e as Error).message}`);
-      reject(failure);
-    };
-    bb.on("field", (name, value) => {
-      if (name !== "parentId") return;
-      if (sawFile) return fail(new DomainError("BAD_REQUEST", "parentId must come before the files"));
-      parentId = value === "" || value === "null" ? null : value;
-    });
-    bb.on("file", (_field, file, info) => {
-      if (!info.filename) {
-        // A browser's empty file input (no file chosen): nothing to store.
+    failed = reject;
+    form
+      .read({
+        field: (name, value) => {
+          if (name !== "parentId") return;
+          if (sawFile) return fail(new DomainError("BAD_REQUEST", "parentId must come before the files"));
+          parentId = value === "" || value === "null" ? null : value;
+        },
+        file: (file, info) => onFile(file, info),
+      })
+      .then(
+        () => work.then(() => (failure ? reject(failure) : resolve())),
+        (e: unknown) => fail(e),
+      );
+  });
+  function fail(e: unknown) {
+    if (!failure) failure = e instanceof DomainError ? e : new DomainError("BAD_REQUEST", `Malformed multipart body: ${(e as Error).message}`);
+    failed(failure);
+  }
+  function onFile(file: Readable, info: { filename: string | undefined; mimeType: string }) {
+    if (!info.filename) {
+      // A browser's empty file input (no file chosen): nothing to store.
+      file.resume();
+      return;
+    }
+    const first = !sawFile;
+    sawFile = true;
+    const name = info.filename ?? "";
+    // Piped at once, so an error of the part (client gone, form cut) always reaches the meter;
+    // the meter's bound (free quota) is set once known, before storage reads from it.
+    const meter = new Meter({});
+    file.once("error", (e) => meter.destroy(e));
+    file.pipe(meter);
+    work = work.then(async () => {
+      if (failure) {
+        meter.destroy();
         file.resume();
         return;
       }
-      const first = !sawFile;
-      sawFile = true;
-      const name = info.filename ?? "";
-      // Piped at once, so an error of the part (client gone, form cut) always reaches the meter;
-      // the meter's bound (free quota) is set once known, before storage reads from it.
-      const meter = new Meter({});
-      file.once("error", (e) => meter.destroy(e));
-      file.pipe(meter);
-      work = work.then(async () => {
-        if (failure) {
-          meter.destroy();
-          file.resume();
-          return;
+      try {
+        if (first) {
+          if (parentId !== null && parentId.length > 32) throw new DomainError("NOT_FOUND", "Folder not found");
+          await db.$transaction((tx) => assertParentFolder(tx, actor.userId, parentId));
+          room = await freeBytes(actor.userId);
         }
-        try {
-          if (first) {
-            if (parentId !== null && parentId.length > 32) throw new DomainError("NOT_FOUND", "Folder not found");
-            await db.$transaction((tx) => assertParentFolder(tx, actor.userId, parentId));
-            room = await freeBytes(actor.userId);
-          }
-          const problem = nameProblem(name);
-          if (problem) throw new DomainError("BAD_REQUEST", `File name ${JSON.stringify(name)}: ${problem}`);
-          await stageFile(storage, actor, parentId, name, info.mimeType, file, meter, room, staged);
-          room -= staged[staged.length - 1]!.size;
-        } catch (e) {
-          meter.destroy();
-          file.unpipe(meter);
-          file.resume();
-          fail(e);
-        }
-      });
+        const problem = nameProblem(name);
+        if (problem) throw new DomainError("BAD_REQUEST", `File name ${JSON.stringify(name)}: ${problem}`);
+        await stageFile(storage, actor, parentId, name, info.mimeType, file, meter, room, staged);
+        room -= staged[staged.length - 1]!.size;
+      } catch (e) {
+        meter.destroy();
+        file.unpipe(meter);
+        file.resume();
+        fail(e);
+      }
     });
-    bb.on("filesLimit", () => fail(new DomainError("BAD_REQUEST", `At most ${MAX_FILES} files per request`)));
-    bb.on("error", fail);
-    bb.on("close", () => {
-      void work.then(() => (failure ? reject(failure) : resolve()));
-    });
-  });
+  }
 
   try {
     await parsed;
@@ -193,8 +167,7 @@ export async function uploadForm(actor: Actor, req: FormRequest): Promise<EntryD
     if (failure) throw failure;
     if (staged.length === 0) throw new DomainError("BAD_REQUEST", "No file in the form");
   } catch (e) {
-    stopReading();
-    bb.destroy();
+    form.stop();
     await work.catch(() => {});
     await discard(storage, staged);
     throw e;
@@ -225,10 +198,7 @@ export async function uploadForm(actor: Actor, req: FormRequest): Promise<EntryD
             mime: s.mime,
             onClash: "suffix",
           });
-          await tx.uploadSession.update({
-            where: { id: s.sessionId },
-            data: { state: "completed", size: BigInt(s.size), contentSha256: s.sha256, resultEntryId: entry.id },
-          });
+          await markCompleted(tx, s.sessionId, "open", { entryId: entry.id, contentSha256: s.sha256, size: s.size });
           out.push({ entry, created, key: s.key });
         }
         return out;

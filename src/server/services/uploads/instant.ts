@@ -12,8 +12,12 @@ import type { Blob } from "~/server/db/generated/client";
 import { parseRanges, type ChallengeRange } from "./challenge";
 import { throttles } from "./limits";
 import { guessMime } from "./mime";
+import { assertOpen, markCompleted } from "./session-lifecycle";
 import { loadOwnedSession, uploadIdSchema } from "./sessions";
 import { hitThrottle } from "./throttle";
+import { logger } from "~/server/log";
+
+const log = logger("uploads");
 
 // upload.prove: the answer to a 秒传 challenge. The challenge is burned by the first attempt,
 // right or wrong (one conditional UPDATE), so each nonce can be tried once; a wrong answer leaves
@@ -47,7 +51,7 @@ async function expectedProof(blob: Blob, ranges: ChallengeRange[]): Promise<Buff
       }
       if (got !== length) return null;
     } catch (e) {
-      console.error(`[uploads] reading blob ${blob.id} for a 秒传 proof failed: ${e instanceof Error ? e.message : e}`);
+      log.error(`reading blob ${blob.id} for a 秒传 proof failed: ${e instanceof Error ? e.message : e}`);
       return null;
     }
   }
@@ -66,7 +70,7 @@ export async function proveUpload(actor: Actor, input: ProveInput): Promise<{ fi
     const entry = await db.$primary().entry.findFirst({ where: { id: session.resultEntryId, ownerId: actor.userId }, include: entryDtoInclude });
     if (entry) return { file: toEntryDto(entry) };
   }
-  if (session.state !== "open" || session.expiresAt <= new Date()) throw new DomainError("NOT_FOUND", "Upload not found or expired");
+  assertOpen(session);
 
   // Burn the challenge first: whatever happens next, this nonce is used up.
   const burned = await db.$executeRaw`
@@ -88,10 +92,6 @@ export async function proveUpload(actor: Actor, input: ProveInput): Promise<{ fi
     await assertParentFolder(tx, actor.userId, session.parentId);
     // The blob is referenced before the session completes; retainBlob refuses a blob being collected.
     await retainBlob(tx, blob.id);
-    const open = await tx.$executeRaw`
-      UPDATE UploadSession SET state = 'completed', updatedAt = NOW(3), contentSha256 = ${blob.sha256}
-      WHERE id = ${session.id} AND state = 'open'`;
-    if (open !== 1) throw new DomainError("CONFLICT", "This upload changed state meanwhile");
     const created = await insertFileEntry(tx, {
       ownerId: actor.userId,
       parentId: session.parentId,
@@ -102,7 +102,7 @@ export async function proveUpload(actor: Actor, input: ProveInput): Promise<{ fi
       onClash: "suffix",
     });
     await commitReserved(tx, actor.userId, session.reservedBytes, session.size);
-    await tx.uploadSession.update({ where: { id: session.id }, data: { resultEntryId: created.id } });
+    await markCompleted(tx, session.id, "open", { entryId: created.id, contentSha256: blob.sha256 });
     return created;
   });
   // A chunk upload may have started meanwhile (the client gave up waiting): its bytes are not needed.

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { joinKey } from "~/server/storage/keys";
 
 /**
@@ -9,4 +10,13 @@ import { joinKey } from "~/server/storage/keys";
 export function uploadObjectKey(uploadId: string): string {
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(uploadId)) throw new Error(`bad upload id ${JSON.stringify(uploadId)}`);
   return joinKey("uploads", uploadId);
+}
+
+export function newUploadId(): string {
+  return randomBytes(16).toString("base64url");
+}
+
+/** Where a tus upload keeps its incomplete part (tus/tail.ts): every tail object starts with this. */
+export function tailPrefix(stagingKey: string): string {
+  return `${stagingKey}.tail.`;
 }

@@ -17,9 +17,12 @@ export function sessionTtlMs(): number {
 /** A 秒传 challenge must be answered within this long. */
 export const CHALLENGE_TTL_MS = 10 * 60_000;
 
-/** A chunk claim whose heartbeat is older than this belongs to a writer that died. */
-export const CLAIM_STALE_MS = 30_000;
-export const CLAIM_HEARTBEAT_MS = 10_000;
+/**
+ * A chunk claim whose heartbeat is older than this belongs to a writer that died or hangs. (A writer
+ * whose process died is usually recognised at once by its free writer lock: claims.ts.)
+ */
+export const CLAIM_STALE_MS = 15_000;
+export const CLAIM_HEARTBEAT_MS = 3_000;
 
 /** Form uploads (POST /api/files) are recorded as sessions too, so a crash mid-body leaves nothing. */
 export const FORM_SESSION_TTL_MS = 60 * 60_000;

@@ -4,6 +4,9 @@ import { unlink } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
 import { processSpoolDir } from "./spool-dir";
+import { logger } from "~/server/log";
+
+const log = logger("uploads");
 
 // The whole-content SHA-256 of a chunked upload, computed while the chunks stream in, so complete
 // never has to read the file back (complete is then O(1) in the file size).
@@ -41,6 +44,8 @@ interface LiveHash {
   /** Recorded chunks waiting to be hashed: index → spool file, or the stored part to read back. */
   spooled: Map<number, Waiting>;
   digest: string | null;
+  /** Where the finished digest goes, so complete on any instance sees it. */
+  persist: DigestWriter | null;
   chain: Promise<void>;
   lastUsed: number;
   dead: boolean;
@@ -48,14 +53,15 @@ interface LiveHash {
 
 type Waiting = { file: string; bytes: number } | { read: () => Promise<Readable | null>; bytes: 0 };
 
-const live = new Map<string, LiveHash>();
-let spoolBytes = 0;
-let onDigest: ((sessionId: string, digest: string) => Promise<void>) | null = null;
+// On globalThis: the custom server (chunk PUTs, raw routes) and Next's compiled bundle (tRPC:
+// upload.complete) are separate copies of this module in one process. With a registry per copy,
+// complete never saw the hash the chunks built and, unless the digest had already been written to
+// the session row, read the whole object back to hash it again.
+const shared = globalThis as unknown as { filestoreLiveHash?: { live: Map<string, LiveHash>; spool: { bytes: number } } };
+const { live, spool } = (shared.filestoreLiveHash ??= { live: new Map(), spool: { bytes: 0 } });
 
-/** Where a finished digest is persisted (set once by the session service). */
-export function setDigestSink(sink: (sessionId: string, digest: string) => Promise<void>): void {
-  onDigest = sink;
-}
+/** Persists a finished digest (the caller's: session-lifecycle.ts recordContentDigest). */
+export type DigestWriter = (sessionId: string, digest: string) => Promise<void>;
 
 function touch(h: LiveHash): void {
   h.lastUsed = Date.now();
@@ -65,7 +71,7 @@ function kill(h: LiveHash): void {
   h.dead = true;
   for (const waiting of h.spooled.values()) {
     if (!("file" in waiting)) continue;
-    spoolBytes -= waiting.bytes;
+    spool.bytes -= waiting.bytes;
     void unlink(waiting.file).catch(() => {});
   }
   h.spooled.clear();
@@ -106,6 +112,7 @@ export async function planChunk(
       inflight: null,
       spooled: new Map(),
       digest: null,
+      persist: null,
       chain: Promise.resolve(),
       lastUsed: Date.now(),
       dead: false,
@@ -119,10 +126,10 @@ export async function planChunk(
     return { mode: "inline", hash: h.hash.copy() };
   }
   if (index > h.next && canReadBack && !h.spooled.has(index)) return { mode: "stored" };
-  if (index > h.next && index - h.next <= SPOOL_WINDOW && !h.spooled.has(index) && spoolBytes + bytes <= SPOOL_MAX_BYTES) {
+  if (index > h.next && index - h.next <= SPOOL_WINDOW && !h.spooled.has(index) && spool.bytes + bytes <= SPOOL_MAX_BYTES) {
     const dir = await processSpoolDir("filestore-spool");
     const file = path.join(/*turbopackIgnore: true*/ dir, `${session.id}.${index}.${randomBytes(4).toString("hex")}`);
-    spoolBytes += bytes;
+    spool.bytes += bytes;
     return { mode: "spool", file, stream: createWriteStream(file, { flags: "wx", highWaterMark: 1024 * 1024 }), bytes };
   }
   return { mode: "none" };
@@ -132,7 +139,7 @@ export async function planChunk(
 export function abandonChunk(sessionId: string, index: number, plan: HashPlan): void {
   const h = live.get(sessionId);
   if (plan.mode === "spool") {
-    spoolBytes -= plan.bytes;
+    spool.bytes -= plan.bytes;
     plan.stream.destroy();
     void unlink(plan.file).catch(() => {});
   }
@@ -141,13 +148,14 @@ export function abandonChunk(sessionId: string, index: number, plan: HashPlan): 
 
 /**
  * The chunk is recorded in the database: its bytes join the digest (now or when the gap closes).
- * `readBack` opens the stored part again (plan "stored").
+ * `readBack` opens the stored part again (plan "stored"); `persist` saves the digest once complete.
  */
 export function chunkRecorded(
   sessionId: string,
   index: number,
   plan: HashPlan,
   spoolUsable: boolean,
+  persist: DigestWriter,
   readBack?: () => Promise<Readable | null>,
 ): void {
   const h = live.get(sessionId);
@@ -156,6 +164,7 @@ export function chunkRecorded(
     return;
   }
   touch(h);
+  h.persist = persist;
   if (plan.mode === "inline") {
     if (h.next !== index) {
       kill(h);
@@ -199,21 +208,21 @@ function catchUp(h: LiveHash): void {
         for await (const buf of source) h.hash.update(buf as Buffer);
       } catch (e) {
         // The digest cannot be finished here; complete hashes the assembled object instead.
-        console.error(`[uploads] chunk ${h.sessionId}#${h.next} unreadable for the running hash: ${e instanceof Error ? e.message : e}`);
+        log.error(`chunk ${h.sessionId}#${h.next} unreadable for the running hash: ${e instanceof Error ? e.message : e}`);
         kill(h);
         return;
       }
       h.spooled.delete(h.next);
       if ("file" in waiting) {
-        spoolBytes -= waiting.bytes;
+        spool.bytes -= waiting.bytes;
         await unlink(waiting.file).catch(() => {});
       }
       h.next++;
     }
     if (!h.dead && h.next === h.chunkCount && h.inflight === null && !h.digest) {
       h.digest = h.hash.digest("hex");
-      await onDigest?.(h.sessionId, h.digest).catch((e) =>
-        console.error(`[uploads] saving the digest of ${h.sessionId} failed: ${e instanceof Error ? e.message : e}`),
+      await h.persist?.(h.sessionId, h.digest).catch((e) =>
+        log.error(`saving the digest of ${h.sessionId} failed: ${e instanceof Error ? e.message : e}`),
       );
     }
   });
@@ -235,5 +244,5 @@ export function dropLiveHash(sessionId: string): void {
 
 /** For tests and diagnostics. */
 export function liveHashStats(): { sessions: number; spoolBytes: number } {
-  return { sessions: live.size, spoolBytes };
+  return { sessions: live.size, spoolBytes: spool.bytes };
 }

@@ -1,6 +1,9 @@
 import { db } from "~/server/db/client";
 import { CLAIM_STALE_MS, FINISHED_SESSION_RETENTION_MS } from "./limits";
-import { endSession } from "./sessions";
+import { endSession } from "./session-lifecycle";
+import { logger } from "~/server/log";
+
+const log = logger("uploads");
 
 /** A session stuck in `completing` this long had its completer die after the storage step. */
 const STUCK_COMPLETING_MS = 60 * 60_000;
@@ -30,7 +33,7 @@ export async function sweepExpiredUploads(now: Date = new Date(), limit = 500): 
     try {
       if (await endSession(session, "expired", from)) expired++;
     } catch (e) {
-      console.error(`[uploads] expiring upload ${session.id} failed: ${e instanceof Error ? e.message : e}`);
+      log.error(`expiring upload ${session.id} failed: ${e instanceof Error ? e.message : e}`);
     }
   }
   const keepAfter = new Date(now.getTime() - FINISHED_SESSION_RETENTION_MS);

@@ -4,7 +4,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { unlink } from "node:fs/promises";
 import path from "node:path";
 import { PassThrough, type Readable } from "node:stream";
-import { feed } from "../body";
+import { feed } from "../streams";
 import { processSpoolDir } from "../spool-dir";
 
 // A PATCH body read piece by piece: each piece becomes one storage part (or the upload's tail), so

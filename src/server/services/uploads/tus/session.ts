@@ -5,9 +5,13 @@ import type { UploadSession } from "~/server/db/generated/client";
 import { DomainError } from "~/server/errors";
 import { blobStorage } from "~/server/services/blobs";
 import { completeSession } from "../complete";
+import { isGone } from "../session-lifecycle";
 import { TUS_LOCK_INDEX } from "./lock";
 import { dropHash } from "./running-hash";
 import { removeTails } from "./tail";
+import { logger } from "~/server/log";
+
+const log = logger("tus");
 
 // A tus upload is an UploadSession with protocol "tus": quota reserved at creation, parts recorded
 // as UploadChunk rows (index = part number - 1), uploadOffset = the bytes durably stored (whole
@@ -16,11 +20,8 @@ import { removeTails } from "./tail";
 const UPLOAD_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 const notFound = () => new DomainError("NOT_FOUND", "Upload not found");
+/** tus says GONE (410) where the chunked API says NOT_FOUND (session-lifecycle.ts uploadGone). */
 export const gone = () => new DomainError("GONE", "This upload expired or was terminated");
-
-function isGone(session: UploadSession, now = new Date()): boolean {
-  return session.state === "aborted" || session.state === "expired" || (session.state === "open" && session.expiresAt <= now);
-}
 
 /** The caller's tus upload: NOT_FOUND for an unknown id or anyone else's, GONE once expired or terminated. */
 export async function loadTusSession(actor: Actor, uploadId: string): Promise<UploadSession> {
@@ -114,7 +115,7 @@ export async function finishUpload(sessionId: string): Promise<UploadSession> {
   }
   dropHash(session.id);
   await removeTails(blobStorage(session.driver), session.stagingKey).catch((e) =>
-    console.error(`[tus] removing the tails of ${session.id} failed: ${e instanceof Error ? e.message : e}`),
+    log.error(`removing the tails of ${session.id} failed: ${e instanceof Error ? e.message : e}`),
   );
   return db.$primary().uploadSession.findUniqueOrThrow({ where: { id: session.id } });
 }

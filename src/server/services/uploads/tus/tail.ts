@@ -2,7 +2,11 @@ import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import { DomainError } from "~/server/errors";
 import type { StorageDriver } from "~/server/storage";
+import { tailPrefix } from "../keys";
 import { storageError } from "../storage-errors";
+import { logger } from "~/server/log";
+
+const log = logger("tus");
 
 // The "incomplete part" of a tus upload (as in tusd's s3store): object stores take parts of at
 // least 5 MiB but a tus PATCH may end anywhere, so the bytes past the last whole part are kept in a
@@ -13,11 +17,6 @@ import { storageError } from "../storage-errors";
 
 export function newTailKey(stagingKey: string): string {
   return `${tailPrefix(stagingKey)}${randomBytes(6).toString("hex")}`;
-}
-
-/** What every tail key of an upload starts with. */
-export function tailPrefix(stagingKey: string): string {
-  return `${stagingKey}.tail.`;
 }
 
 /** The first `bytes` bytes of the recorded tail (a longer object is a write that was not recorded). */
@@ -34,7 +33,7 @@ export async function readTail(storage: StorageDriver, tailKey: string, bytes: n
 
 export async function deleteQuietly(storage: StorageDriver, key: string | null): Promise<void> {
   if (!key) return;
-  await storage.delete(key).catch((e) => console.error(`[tus] deleting ${key} failed: ${e instanceof Error ? e.message : e}`));
+  await storage.delete(key).catch((e) => log.error(`deleting ${key} failed: ${e instanceof Error ? e.message : e}`));
 }
 
 /** Deletes every tail object of an upload (its session ended or completed). */

@@ -4,7 +4,7 @@ import { DomainError } from "~/server/errors";
 import { entryName } from "~/server/services/names";
 import { getStorage } from "~/server/storage";
 import { MAX_CHUNK_BYTES } from "../limits";
-import { createUploadSession, endSession } from "../sessions";
+import { endSession, openSession } from "../session-lifecycle";
 import { dropHash } from "./running-hash";
 import { finishUpload, loadTusSession } from "./session";
 import { stateOf, writeUpload, type TusState, type TusWrite } from "./write";
@@ -52,7 +52,7 @@ export async function createTusUpload(actor: Actor, input: TusCreation): Promise
   if (input.length > maxUploadBytes()) {
     throw new DomainError("PAYLOAD_TOO_LARGE", `Uploads to this drive are at most ${maxUploadBytes()} bytes`);
   }
-  const session = await createUploadSession(actor, {
+  const session = await openSession(actor, {
     protocol: "tus",
     name: parsed.data,
     size: input.length,

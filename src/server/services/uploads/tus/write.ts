@@ -9,7 +9,7 @@ import { storageError } from "../storage-errors";
 import { BodyCursor, spoolPiece } from "./body-cursor";
 import { lockUpload, type TusLock } from "./lock";
 import { adoptHash, hashAt } from "./running-hash";
-import { keepAlive } from "../sessions";
+import { keepAlive } from "../session-lifecycle";
 import { finishUpload, gone, recordProgress, reloadTusSession, type Progress } from "./session";
 import { deleteQuietly, newTailKey, readTail } from "./tail";
 
@@ -85,7 +85,8 @@ export async function writeUpload(loaded: UploadSession, req: TusWrite): Promise
     const session = await reloadTusSession(loaded.id);
     if (session.state !== "open") throw new DomainError("CONFLICT", "This upload is being completed");
     if (req.offset !== Number(session.uploadOffset)) throw offsetMismatch(Number(session.uploadOffset));
-    await streamParts(session, lock, req);
+    // Losing the lock (we were thought dead) stops the body like a client gone, with a CONFLICT.
+    await streamParts(session, lock, { ...req, signal: AbortSignal.any([req.signal, lock.lost]) });
   } finally {
     await lock.release();
   }

@@ -1,29 +1,12 @@
 import { createHash, timingSafeEqual, type Hash } from "node:crypto";
 import type { WriteStream } from "node:fs";
 import { Transform, type Readable, type TransformCallback } from "node:stream";
-import busboy from "busboy";
 import { DomainError } from "~/server/errors";
 
-// Request bodies of upload routes: counted, size-checked and hashed while they stream to storage.
-// Nothing here buffers more than one stream chunk (≤ 64 KiB) at a time.
-
-/** The sha-256 member of a `Content-Digest` header (RFC 9530), or null when there is none. */
-export function parseContentDigest(header: string | null): Buffer | null {
-  if (header === null || header.trim() === "") return null;
-  for (const member of header.split(",")) {
-    const eq = member.indexOf("=");
-    if (eq < 0) continue;
-    if (member.slice(0, eq).trim().toLowerCase() !== "sha-256") continue;
-    const value = member.slice(eq + 1).trim();
-    const m = /^:([A-Za-z0-9+/]+={0,2}):$/.exec(value);
-    const digest = m ? Buffer.from(m[1]!, "base64") : null;
-    if (!digest || digest.length !== 32) {
-      throw new DomainError("BAD_REQUEST", "Content-Digest sha-256 must be 32 bytes of base64 between colons");
-    }
-    return digest;
-  }
-  return null;
-}
+// Upload bytes on their way to storage: counted, size-checked and hashed (Meter), and fed from a
+// request body without letting a failing sink destroy the request (feed). Parsing request headers
+// and multipart bodies is HTTP's (src/server/http/upload-bodies.ts). Nothing here buffers more than
+// one stream chunk (≤ 64 KiB) at a time.
 
 export interface MeterOptions {
   /** Exact byte count the body must have (a chunk); fewer or more is BAD_REQUEST. */
@@ -131,7 +114,8 @@ const CLIENT_GONE = () => new DomainError("BAD_REQUEST", "The client closed the 
  */
 export function feed(body: Readable, sink: NodeJS.WritableStream & { destroy(error?: Error): unknown }, signal: AbortSignal): () => void {
   const onGone = (e?: unknown) => sink.destroy(e instanceof DomainError ? e : CLIENT_GONE());
-  const onAbort = () => onGone();
+  // A signal aborted with a DomainError (the writer's claim was lost) says so; else the client went.
+  const onAbort = () => onGone(signal.aborted ? signal.reason : undefined);
   const onClose = () => {
     if (!body.readableEnded) onGone();
   };
@@ -149,67 +133,4 @@ export function feed(body: Readable, sink: NodeJS.WritableStream & { destroy(err
     body.unpipe(sink as NodeJS.WritableStream);
     body.pause();
   };
-}
-
-export function isMultipart(contentType: string | null): boolean {
-  return /^multipart\/form-data\s*;/i.test(contentType ?? "");
-}
-
-/**
- * A chunk body: the raw request, or the one file field `chunk` of a multipart/form-data request.
- * `stream` is the chunk's bytes; `finished` settles when the whole request was read and well formed.
- */
-export function chunkSource(
-  req: { body: Readable; headers: Headers; signal: AbortSignal },
-  sink: Meter,
-): { finished: Promise<void>; stop: () => void } {
-  const contentType = req.headers.get("content-type");
-  if (!isMultipart(contentType)) {
-    const stop = feed(req.body, sink, req.signal);
-    const finished = new Promise<void>((resolve, reject) => {
-      sink.once("finish", resolve);
-      sink.once("error", reject);
-      sink.once("close", () => reject(new DomainError("BAD_REQUEST", "The chunk body was not completed")));
-    });
-    return { finished, stop };
-  }
-
-  let bb: busboy.Busboy;
-  try {
-    bb = busboy({ headers: { "content-type": contentType! }, limits: { files: 1, fields: 16, fieldSize: 1024, parts: 17 } });
-  } catch (e) {
-    throw new DomainError("BAD_REQUEST", `Malformed multipart body: ${(e as Error).message}`);
-  }
-  let sawChunk = false;
-  const finished = new Promise<void>((resolve, reject) => {
-    const fail = (e: unknown) => {
-      const error = e instanceof DomainError ? e : new DomainError("BAD_REQUEST", `Malformed multipart body: ${(e as Error).message}`);
-      sink.destroy(error);
-      reject(error);
-    };
-    bb.on("file", (name, file) => {
-      if (name !== "chunk" || sawChunk) {
-        file.resume();
-        fail(new DomainError("BAD_REQUEST", 'A multipart chunk body has exactly one file field, "chunk"'));
-        return;
-      }
-      sawChunk = true;
-      file.on("error", fail);
-      file.pipe(sink);
-    });
-    bb.on("filesLimit", () => fail(new DomainError("BAD_REQUEST", 'A multipart chunk body has exactly one file field, "chunk"')));
-    bb.on("error", fail);
-    bb.on("close", () => {
-      if (!sawChunk) return fail(new DomainError("BAD_REQUEST", 'No file field "chunk" in the multipart body'));
-      if (sink.writableFinished) return resolve();
-      sink.once("finish", resolve);
-      sink.once("error", reject);
-    });
-    sink.once("error", reject);
-    sink.once("close", () => {
-      if (!sink.writableFinished) reject(new DomainError("BAD_REQUEST", "The chunk body was not completed"));
-    });
-  });
-  const stop = feed(req.body, bb, req.signal);
-  return { finished, stop };
 }

@@ -1,14 +1,15 @@
 import { env } from "~/env";
 import { DomainError } from "~/server/errors";
-import { contentDisposition } from "~/server/http/content-disposition";
-import { contentRange, selectRange, unsatisfiedContentRange } from "~/server/http/range";
-import type { RawResponse } from "~/server/http/raw";
+import type { DeliveryHook, DownloadTarget } from "~/server/services/downloads/targets";
 import { blobStorage, currentLocation } from "~/server/services/blobs";
 import { StorageError, toDomainError } from "~/server/storage";
 import { logger } from "~/server/log";
 import { acquireDownloadSlot, takeTokens } from "~/server/services/rate-limit";
+import { presentationFor, safeContentHeaders } from "~/server/services/downloads/inline";
 import { ifRangeAllowsRange, noneMatchHits, notModifiedSince } from "./conditional";
-import { presentationFor, safeContentHeaders } from "./inline";
+import { contentDisposition } from "./content-disposition";
+import { contentRange, selectRange, unsatisfiedContentRange } from "./range";
+import type { RawResponse } from "./raw";
 
 // One file's bytes over HTTP, for every download route (own files, signed URLs, share links):
 // validators and 304, single ranges (206/416), Content-Disposition with the real name, and either a
@@ -16,7 +17,7 @@ import { presentationFor, safeContentHeaders } from "./inline";
 // in DOWNLOAD_MODE=redirect, a 302 to a short-lived presigned URL.
 //
 // Multi-range requests are served as one 206 when their ranges coalesce into one span, else as a
-// 200 with everything (see http/range.ts); we never send multipart/byteranges.
+// 200 with everything (see range.ts); we never send multipart/byteranges.
 //
 // DOWNLOAD_MODE=accel (local-disk blobs behind nginx, deploy/nginx/filestore.conf.template): after
 // every check above has passed and the headers are set, the answer carries
@@ -36,31 +37,10 @@ const log = logger("downloads");
 
 const storageFailure = (e: unknown) => (e instanceof StorageError ? toDomainError(e) : e);
 
-export interface DownloadTarget {
-  entryId: string;
-  /** The file's owner (signed-URL downloads count against the owner's limits). */
-  ownerId?: string;
-  name: string;
-  mime: string | null;
-  size: number;
-  sha256: string;
-  storageKey: string;
-  driver: string;
-  /** Last-Modified: an entry's content never changes after it was created. */
-  createdAt: Date;
-}
-
 export interface DownloadRequest {
   method: string;
   headers: Headers;
 }
-
-/**
- * Called once per request before any byte is sent: `counted` is true for a GET that delivers the
- * file from its first byte (no Range, or a Range starting at 0). May throw (a used-up share link)
- * and may return headers to add (a cookie).
- */
-export type DeliveryHook = (delivery: { counted: boolean }) => Promise<Record<string, string> | void>;
 
 export interface RespondOptions {
   /** DOWNLOAD_MODE unless given (tests exercise both modes in one process). */
@@ -188,3 +168,5 @@ export async function respondWithFile(
   body.once("close", release);
   return { status, headers, body };
 }
+
+export type { DeliveryHook, DownloadTarget };
