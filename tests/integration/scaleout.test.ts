@@ -295,7 +295,8 @@ describe("two web instances behind nginx", () => {
 
     const status = await drive.upload.status.query({ uploadId: opened.uploadId });
     expect(status.received).toEqual([0, 1]);
-    // The client resends it (following Retry-After while the dead writer's claim goes stale) and
+    // The client resends it (the dead writer's claim is taken over at once: its writer lock died with it;
+    // Retry-After is still followed should a 409 come) and
     // carries on; nginx sends everything to the survivor.
     await putChunkFollowingRetryAfter(opened.uploadId, 2, data.subarray(2 * CHUNK, 3 * CHUNK));
     for (const i of [3, 4]) expect((await put(nginx.baseUrl, path(i), data.subarray(i * CHUNK, (i + 1) * CHUNK))).status).toBe(200);
