@@ -55,25 +55,29 @@ async function ensureMultipart(session: UploadSession): Promise<string> {
 }
 
 /**
- * Counts the chunk as received, in one round trip: the row is inserted only while the claim is
- * still ours and the session still open (one INSERT … SELECT joining both: it reads the session row
- * with a shared lock, so it serialises with complete and abort, which update that row first: a
- * chunk either lands before they look, or finds the session no longer open and is NOT_FOUND), then
- * the claim goes, then the count of received chunks is read. One commit per chunk.
+ * Counts the chunk as received: its claim must still be ours (compare-and-delete), then the row is
+ * inserted only while the session is still open, and the count of received chunks is read (one
+ * round trip for both). The INSERT … SELECT reads the session row with a shared lock, so it
+ * serialises with complete and abort, which update that row first: a chunk either lands before they
+ * look, or finds the session no longer open and is NOT_FOUND.
+ *
+ * The claim is NOT joined into the INSERT: UploadChunkClaim is a MEMORY table (table locks), and a
+ * statement holding its lock while it waits for the session row's lock deadlocked with an abort
+ * holding that row and waiting to delete the claims — a cycle InnoDB cannot see, so every chunk
+ * waited out innodb_lock_wait_timeout and the pool ran dry (tests/integration/uploads-concurrency).
  */
 async function recordChunk(sessionId: string, index: number, token: string, size: number, digest: Buffer | null, etag: string): Promise<number> {
   const takenOver = () => new DomainError("CONFLICT", `Chunk ${index} was taken over by another request`);
+  const claim = await hotPool().query("DELETE FROM UploadChunkClaim WHERE sessionId = ? AND `index` = ? AND token = ?", [sessionId, index, token]);
+  if (affected(claim) !== 1) throw takenOver();
   for (let attempt = 1; ; attempt++) {
     let results: unknown[];
     try {
       results = (await hotPool().query(
         `INSERT INTO UploadChunk (sessionId, \`index\`, size, sha256, etag, createdAt)
-           SELECT s.id, ?, ?, ?, ?, NOW(3) FROM UploadSession s
-           JOIN UploadChunkClaim c ON c.sessionId = s.id AND c.\`index\` = ? AND c.token = ?
-           WHERE s.id = ? AND s.state = 'open';
-         DELETE FROM UploadChunkClaim WHERE sessionId = ? AND \`index\` = ? AND token = ?;
+           SELECT id, ?, ?, ?, ?, NOW(3) FROM UploadSession WHERE id = ? AND state = 'open';
          SELECT COUNT(*) AS n FROM UploadChunk WHERE sessionId = ?`,
-        [index, size, digest?.toString("hex") ?? null, etag, index, token, sessionId, sessionId, index, token, sessionId],
+        [index, size, digest?.toString("hex") ?? null, etag, sessionId, sessionId],
       )) as unknown[];
     } catch (e) {
       const errno = (e as { errno?: number }).errno;
@@ -82,9 +86,7 @@ async function recordChunk(sessionId: string, index: number, token: string, size
       if (errno === ER_LOCK_DEADLOCK && attempt < 5) continue;
       throw e;
     }
-    if (affected(results[0]) === 1) return Number((results[2] as Array<{ n: bigint | number }>)[0]!.n);
-    // Not inserted: our claim was gone (taken over), or it was ours and the session is not open.
-    if (affected(results[1]) === 0) throw takenOver();
+    if (affected(results[0]) === 1) return Number((results[1] as Array<{ n: bigint | number }>)[0]!.n);
     throw uploadGone();
   }
 }
