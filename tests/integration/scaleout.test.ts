@@ -55,6 +55,20 @@ async function nginxLines() {
     });
 }
 
+/**
+ * Which instance served each request id. nginx writes a request's log line after its response has
+ * gone out, so a line may lag the answer the test already holds: wait (bounded) until all are there.
+ */
+async function servedBy(ids: string[]): Promise<Array<"a" | "b" | "?">> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const lines = await nginxLines();
+    const found = ids.map((id) => lines.find((l) => l.id === id));
+    if (found.every(Boolean) || Date.now() > deadline) return found.map((l) => instanceOf(l?.upstream ?? ""));
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 function instanceOf(upstream: string): "a" | "b" | "?" {
   // After a failed attempt nginx lists every upstream it tried ("A, B"): the last one answered.
   const last = upstream.split(",").pop()!.trim();
@@ -145,12 +159,11 @@ describe("two web instances behind nginx", () => {
       expect(r.status, JSON.stringify(r.json)).toBe(200);
       ids.push(r.headers.get("x-request-id")!);
     }
-    const lines = await nginxLines();
-    const servedBy = ids.map((id) => instanceOf(lines.find((l) => l.id === id)?.upstream ?? ""));
-    expect(new Set(servedBy)).toEqual(new Set(["a", "b"]));
+    const instances = await servedBy(ids);
+    expect(new Set(instances)).toEqual(new Set(["a", "b"]));
     // nginx's request id reached the instance that served it, in its own log.
     for (const [i, id] of ids.entries()) {
-      const served = servedBy[i] === "a" ? a : b;
+      const served = instances[i] === "a" ? a : b;
       expect(served.records().some((r) => r.requestId === id && r.route === "/api/uploads/:uploadId/chunks/:index")).toBe(true);
     }
     // complete on A directly; the other instance serves the result.
@@ -201,8 +214,7 @@ describe("two web instances behind nginx", () => {
       expect(Number(res.headers.get("upload-offset"))).toBe(offset + body.length);
       ids.push(res.headers.get("x-request-id")!);
     }
-    const lines = await nginxLines();
-    expect(new Set(ids.map((id) => instanceOf(lines.find((l) => l.id === id)?.upstream ?? "")))).toEqual(new Set(["a", "b"]));
+    expect(new Set(await servedBy(ids))).toEqual(new Set(["a", "b"]));
     const { items } = await trpcAt(b.baseUrl, auth()).file.list.query({});
     const file = items.find((e) => e.name === "tus-spread.bin");
     expect(file?.sha256).toBe(sha256hex(data));
@@ -303,7 +315,9 @@ describe("two web instances behind nginx", () => {
     const { file } = await drive.upload.complete.mutate({ uploadId: opened.uploadId });
     expect(file.sha256).toBe(sha256hex(data));
     expect(sha256hex((await download(nginx.baseUrl, `/api/files/${file.id}/content`)).body)).toBe(sha256hex(data));
-    const after = (await nginxLines()).slice(linesBeforeKill).filter((l) => l.uri.includes(opened.uploadId) && l.status === 200);
+    const afterKill = async () => (await nginxLines()).slice(linesBeforeKill).filter((l) => l.uri.includes(opened.uploadId) && l.status === 200);
+    await until("nginx logged the three chunks sent after the kill", async () => (await afterKill()).length >= 3, 10_000).catch(() => undefined);
+    const after = await afterKill();
     expect(after.length).toBe(3);
     expect(after.every((l) => instanceOf(l.upstream) === (survivor === a ? "a" : "b"))).toBe(true);
 
