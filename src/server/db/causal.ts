@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { env } from "~/env";
 import { logger } from "~/server/log";
 import { redis } from "~/server/redis/client";
@@ -82,12 +83,32 @@ function timed<T>(p: Promise<T>): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
+// The user whose position a surrounding call (a signed-in tRPC mutation) records once it is over;
+// on globalThis, as the custom server and Next's route bundle are separate module copies.
+const shared = globalThis as unknown as { filestoreWritesNotedBy?: AsyncLocalStorage<string> };
+const notedAtEnd = (shared.filestoreWritesNotedBy ??= new AsyncLocalStorage<string>());
+
+/**
+ * Runs `fn`, a call that may write for `userId`, then records that user's position once (whether
+ * `fn` succeeded or not: a failed call may have committed part of its work). noteWrite(userId)
+ * inside it is left to this final record, so a mutation that commits several times asks the primary
+ * and Redis once.
+ */
+export async function notingWrites<T>(userId: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await notedAtEnd.run(userId, fn);
+  } finally {
+    await noteWrite(userId);
+  }
+}
+
 /**
  * Records that `userId` just wrote: call after the write committed. Never throws. A no-op without
- * replicas.
+ * replicas, and inside notingWrites for the same user (which records at its end).
  */
 export async function noteWrite(userId: string): Promise<void> {
   if (!replicasConfigured()) return;
+  if (notedAtEnd.getStore() === userId) return;
   let pos: GtidPosition;
   try {
     pos = await primaryPosition();

@@ -9,7 +9,7 @@ import { initTRPC, TRPCError } from "@trpc/server";
 import superjson from "superjson";
 import { ZodError, z } from "zod";
 import { resolveSession, type Actor } from "~/server/auth/actor";
-import { noteWrite } from "~/server/db/causal";
+import { notingWrites } from "~/server/db/causal";
 import { actorFromUploadGrant, UPLOAD_TOKEN_HEADER } from "~/server/auth/upload-grant";
 import { DomainError, errorTable } from "~/server/errors";
 import { clientAddress } from "~/server/http/client-address";
@@ -113,13 +113,13 @@ export const publicProcedure = t.procedure.use(observed).use(domainErrors);
 /**
  * After a signed-in caller's mutation (ok or not: a failed one may have committed part of its work),
  * that user's next replica reads wait for it (db/causal.ts; a no-op without replicas). Tree changes
- * (uploads by an upload grant too) are also recorded by withTreeLock itself.
+ * outside a mutation (the raw upload routes, an upload grant) are recorded by withTreeLock itself;
+ * inside one, once at its end.
  */
 const causalWrites = t.middleware(async ({ ctx, type, next }) => {
-  const result = await next();
   const userId = ctx.actor?.userId;
-  if (type === "mutation" && userId) await noteWrite(userId);
-  return result;
+  if (type !== "mutation" || !userId) return next();
+  return notingWrites(userId, () => next());
 });
 
 export const protectedProcedure = publicProcedure.use(causalWrites).use(({ ctx, next }) => {
