@@ -4,6 +4,7 @@ import { db } from "~/server/db/client";
 import { commitBlob } from "~/server/services/blobs";
 import { toEntryDto, type EntryDto } from "~/server/services/entry-dto";
 import { insertFileEntry } from "~/server/services/files/insert-file";
+import { withTreeLock } from "~/server/services/files/tree-tx";
 import { chargeUsed } from "~/server/services/quota";
 import { getStorage } from "~/server/storage";
 import { joinKey } from "~/server/storage/keys";
@@ -27,7 +28,8 @@ export async function putFile(
   const storage = getStorage();
   const storageKey = joinKey("test-blobs", `${sha256.slice(0, 16)}-${randomBytes(6).toString("hex")}`);
   await storage.put(storageKey, Readable.from([data]), { size: data.length });
-  const { entry, created } = await db.$transaction(async (tx) => {
+  // As an upload commits: under the owner's tree lock, re-run after a deadlock (withTreeLock).
+  const { entry, created } = await withTreeLock(user.actor.userId, async (tx) => {
     const committed = await commitBlob(tx, { sha256, size: data.length, driver: storage.name, storageKey });
     await chargeUsed(tx, user.actor.userId, data.length);
     const entry = await insertFileEntry(tx, {
