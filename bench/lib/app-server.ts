@@ -5,6 +5,10 @@ import { matchRawRoute } from "../../src/server/http/routes";
 import { appRouter } from "../../src/server/trpc/root";
 import { createTrpcContext } from "../../src/server/trpc/trpc";
 import { headersFromNode } from "../../src/server/http/raw";
+import { tuneHeapGrowth } from "../../src/server/heap-growth";
+
+// As src/server/main.ts does at start (see heap-growth.ts); BENCH_DEFAULT_HEAP_GROWTH=1 leaves V8's default.
+if (process.env.BENCH_DEFAULT_HEAP_GROWTH !== "1") tuneHeapGrowth();
 
 // The drive's server for benchmarks, in a process of its own: raw routes exactly as the custom
 // server (src/server/main.ts) serves them (node:http → raw route table → serveNode), and tRPC at

@@ -27,6 +27,7 @@ import next from "next";
 import { env } from "~/env";
 import { db } from "~/server/db/client";
 import { closePools } from "~/server/db/pools";
+import { tuneHeapGrowth } from "~/server/heap-growth";
 import { stampRemoteAddress } from "~/server/http/client-address";
 import { nextRouteLabel, observeRequest } from "~/server/http/observe";
 import { serveNode } from "~/server/http/raw";
@@ -55,6 +56,7 @@ function standaloneConfig(): Record<string, unknown> | undefined {
 }
 
 async function main() {
+  tuneHeapGrowth();
   // A wrong or unreachable storage backend is a start-up failure with one clear line, not a 500 later.
   await assertStorageReady();
   collectProcessMetrics();
