@@ -88,7 +88,7 @@ export function registerShares(program: Command, globals: () => GlobalOptions): 
   program
     .command("unshare")
     .description("revoke share links: by URL or token, or every link of a path")
-    .argument("<link...>", "share URLs, tokens, or drive paths")
+    .argument("<link...>", 'share URLs, tokens, or drive paths (a token of an older link that starts with "-" goes after --)')
     .action(async (refs: string[]) => {
       const ctx = await createContext(globals());
       const tokens: string[] = [];
