@@ -67,6 +67,9 @@ export async function benchUser(): Promise<{ userId: string; auth: Record<string
  * child servers, database and storage are cleaned up either way.
  */
 export async function runBench(body: () => Promise<void>): Promise<never> {
+  // The client imports the app's modules too (benchUser), so its heap is the web process's size and
+  // its reads of the upload file run into the same garbage-collection loop (src/server/heap-growth.ts).
+  if (process.env.BENCH_DEFAULT_HEAP_GROWTH !== "1") (await import("../../src/server/heap-growth")).tuneHeapGrowth();
   const env = await prepareBenchEnv();
   try {
     await body();
