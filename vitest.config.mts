@@ -11,6 +11,9 @@ export default defineConfig({
     globalSetup: ["tests/helpers/global-setup.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // expect.poll gives up after 1 s by default: a page that renders its listing after a navigation
+    // took longer than that under a loaded CI machine (browser-drive "moves the file…" failed once).
+    expect: { poll: { timeout: 20_000 } },
     pool: "forks",
     maxWorkers: 2,
     reporters: ["default"],

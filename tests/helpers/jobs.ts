@@ -24,7 +24,9 @@ export async function runQueuedJobs(options: { kinds?: string[]; includeDelayed?
   for (;;) {
     const rows = await db.$primary().transferOutbox.findMany({
       where: {
-        state: { in: ["pending", "published"] },
+        // "running" too: a worker process of another test file may have taken the job (all files
+        // share the database and the broker); then this waits until it is through with it.
+        state: { in: ["pending", "published", "running"] },
         ...(options.includeDelayed ? {} : { availableAt: { lte: new Date() } }),
         ...(options.kinds ? { kind: { in: options.kinds } } : {}),
       },
@@ -38,7 +40,10 @@ export async function runQueuedJobs(options: { kinds?: string[]; includeDelayed?
       if (!isJobKind(row.kind)) continue;
       if (options.includeDelayed) await db.transferOutbox.update({ where: { id: row.id }, data: { availableAt: new Date(Date.now() - 1000) } });
       const claim = await claimJob(row.id);
-      if (!claim.claimed) continue;
+      if (!claim.claimed) {
+        if (claim.why === "leased") await untilNotRunning(row.id);
+        continue;
+      }
       try {
         await runClaimedJob(row.id, row.kind, jobSchemas[row.kind].parse(row.payload), claim.token, claim.attempts, claim.checkpoint);
         result.ran++;
@@ -48,4 +53,15 @@ export async function runQueuedJobs(options: { kinds?: string[]; includeDelayed?
       }
     }
   }
+}
+
+/** Waits (up to 60 s) until a job someone else is running is no longer running. */
+async function untilNotRunning(id: bigint): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const row = await db.$primary().transferOutbox.findUnique({ where: { id }, select: { state: true } });
+    if (!row || row.state !== "running") return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`job ${id} is still running elsewhere after 60 s`);
 }
