@@ -2,6 +2,7 @@ import { db } from "~/server/db/client";
 import { isJobKind, jobSchemas } from "~/server/jobs/definitions";
 import { claimJob } from "~/server/jobs/leases";
 import { runClaimedJob } from "~/worker/consumer";
+import { until } from "./processes";
 
 // Runs the jobs the code under test queued in the outbox, in this process and without a broker,
 // through the worker's own claim → handler → done path (src/worker/consumer.ts). For tests that
@@ -41,7 +42,12 @@ export async function runQueuedJobs(options: { kinds?: string[]; includeDelayed?
       if (options.includeDelayed) await db.transferOutbox.update({ where: { id: row.id }, data: { availableAt: new Date(Date.now() - 1000) } });
       const claim = await claimJob(row.id);
       if (!claim.claimed) {
-        if (claim.why === "leased") await untilNotRunning(row.id);
+        if (claim.why === "leased") {
+          await until(`job ${row.id}, running elsewhere, to finish`, async () => {
+            const now = await db.$primary().transferOutbox.findUnique({ where: { id: row.id }, select: { state: true } });
+            return now?.state !== "running";
+          }, 60_000);
+        }
         continue;
       }
       try {
@@ -53,15 +59,4 @@ export async function runQueuedJobs(options: { kinds?: string[]; includeDelayed?
       }
     }
   }
-}
-
-/** Waits (up to 60 s) until a job someone else is running is no longer running. */
-async function untilNotRunning(id: bigint): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    const row = await db.$primary().transferOutbox.findUnique({ where: { id }, select: { state: true } });
-    if (!row || row.state !== "running") return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`job ${id} is still running elsewhere after 60 s`);
 }

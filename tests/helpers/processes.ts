@@ -70,3 +70,13 @@ export function spawnTsx(script: string, env: Record<string, string | undefined>
     },
   };
 }
+
+/** Waits (bounded) until `fn` resolves true. */
+export async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await fn().catch(() => false)) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

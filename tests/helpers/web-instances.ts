@@ -6,6 +6,8 @@ import type { AppRouter } from "~/server/trpc/root";
 import { freePort } from "./browser";
 import { projectRoot, spawnTsx, type Spawned } from "./processes";
 
+export { until } from "./processes";
+
 // Web instances as an operator runs them: src/server/main.ts (the production build, JSON logs),
 // each its own process on its own port, sharing the test run's MariaDB, Redis, RabbitMQ and storage.
 
@@ -69,12 +71,3 @@ export function trpcAt(baseUrl: string, headers: Record<string, string> = {}) {
   });
 }
 
-/** Waits (bounded) until `fn` resolves true. */
-export async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await fn().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
