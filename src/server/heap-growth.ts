@@ -11,8 +11,8 @@ import v8 from "node:v8";
  * above the live heap. A few megabytes of Buffers in flight then crossed it again at once, and an
  * upload ran one full mark-compact after another (measured, `--trace-gc`: 77 of them in four 1 GiB
  * uploads, each ~20–40 ms over four marking threads), doubling the user CPU per GiB. With the limit at
- * twice the live heap: 5 full GCs in the same run, user CPU per GiB back to the bare server's
- * (bench/upload-stream.ts, README "Benchmarks"). 50% was not enough (79 full GCs).
+ * twice the live heap: 5–6 full GCs in the same benchmark, user CPU per GiB 1.07–1.18× the bare
+ * server's (bench/upload-stream.ts, README "Benchmarks"). 50% was not enough (79 full GCs).
  *
  * Set at runtime rather than as a node flag so that every way of starting the web process gets it
  * (npm start, dist/server.mjs in the image, the benchmarks' server); V8 reads the flag each time it
